@@ -1,0 +1,165 @@
+"""The `outcome` command line: the shared grammar plus local-only verbs (demo, db, ask).
+
+With no Slack credentials this is the embedded default: a SQLite file, local rendering and
+demo data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bot import db
+from bot.commands import Context, Reply, execute, run
+from bot.errors import ConfigError, OutcomeError, UsageError
+from bot.grammar import help_text
+from bot.periods import PeriodSpec, parse_period
+from bot.questions import parse_question, question_help
+from bot.services import Actor
+from bot.settings import SETTINGS, Settings, load_settings
+
+LOCAL_VERBS = {"demo", "db", "ask", "settings"}
+
+
+def _print_reply(reply: Reply, *, color: bool) -> int:
+    if reply.review is not None and reply.review_is_answer:
+        from bot.render.text import review_terminal
+
+        print(review_terminal(reply.review, color=color))
+    else:
+        print(reply.text, file=sys.stderr if reply.error else sys.stdout)
+    return 1 if reply.error else 0
+
+
+def _engine(settings: Settings) -> Engine:
+    """The configured engine; the embedded SQLite default migrates itself on first use."""
+    engine = db.make_engine(settings.database_url)
+    if not db.schema_is_current(engine):
+        if engine.dialect.name != "sqlite":
+            raise ConfigError(
+                "The database schema is not up to date: run `outcome db upgrade` first "
+                "(the Procfile's release step does this)."
+            )
+        db.upgrade(engine)
+    return engine
+
+
+def _context(settings: Settings, engine: Engine, workspace: str | None = None) -> Context:
+    return Context(
+        actor=Actor(workspace or settings.outcome_workspace, settings.cli_user),
+        sessions=db.session_factory(engine),
+        prefix="outcome",
+        default_timezone=settings.outcome_timezone,
+        default_sprint_days=settings.outcome_sprint_days,
+        default_fiscal_year_start=settings.outcome_fiscal_year_start,
+    )
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now must be an ISO date-time, got {text!r}.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _demo(args: list[str], settings: Settings) -> int:
+    from bot.demo import run_demo
+    from bot.render.text import review_terminal
+
+    parser = argparse.ArgumentParser(prog="outcome demo",
+                                     description="Build the demo workspace and review it.")
+    parser.add_argument("--out", default="outcome-demo", help="output folder")
+    parser.add_argument("--period", default="this sprint", help="e.g. 'last sprint'")
+    parser.add_argument("--now", help="pretend the current time is this ISO date-time")
+    options = parser.parse_args(args)
+    if not settings.outcome_demo_data:
+        raise ConfigError("OUTCOME_DEMO_DATA is off, so `outcome demo` will not create data.")
+    period: PeriodSpec = parse_period(options.period.split())
+    started = time.perf_counter()
+    engine = _engine(settings)
+    result = run_demo(db.session_factory(engine), settings.outcome_workspace,
+                      Path(options.out), _parse_now(options.now), period)
+    elapsed = time.perf_counter() - started
+    print(review_terminal(result.review, color=sys.stdout.isatty()))
+    created = ", ".join(result.created) or "none (already there)"
+    print(f"\nDemo initiatives created: {created}; samples added: {result.samples_added}.")
+    print(f"Wrote {len(result.files)} files to {Path(options.out).resolve()}:")
+    for path in result.files:
+        print(f"  {path.name}")
+    print(f"Done in {elapsed:.1f} s. Open {Path(options.out) / 'review.html'} for the charts.")
+    return 0
+
+
+def _db(args: list[str], settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    if args == ["upgrade"]:
+        db.upgrade(engine)
+        print(f"Schema at {db.current_revision(engine)}.")
+        return 0
+    if args == ["current"]:
+        state = "up to date" if db.schema_is_current(engine) else "needs `outcome db upgrade`"
+        print(f"Schema revision {db.current_revision(engine) or 'none'} ({state}).")
+        return 0
+    raise UsageError("Unknown db command.", "outcome db upgrade | outcome db current")
+
+
+def _ask(args: list[str], settings: Settings) -> int:
+    if not args:
+        print(question_help())
+        return 0
+    ctx = _context(settings, _engine(settings))
+    command = parse_question(" ".join(args), ctx.now().date())
+    return _print_reply(execute(command, ctx), color=sys.stdout.isatty())
+
+
+def _settings_help() -> int:
+    for setting in SETTINGS:
+        print(f"{setting.name} (default: {setting.default or '—'})\n    {setting.help}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `outcome` console command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv in ([], ["-h"], ["--help"]):
+        print(help_text(prefix="outcome"))
+        print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
+              "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
+              "  outcome settings")
+        return 0
+    try:
+        settings = load_settings()
+        verb = argv[0]
+        if verb == "demo":
+            return _demo(argv[1:], settings)
+        if verb == "db":
+            return _db(argv[1:], settings)
+        if verb == "ask":
+            return _ask(argv[1:], settings)
+        if verb == "settings":
+            return _settings_help()
+        ctx = _context(settings, _engine(settings))
+        return _print_reply(run(_join(argv), ctx), color=sys.stdout.isatty())
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OutcomeError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+
+
+def _join(argv: list[str]) -> str:
+    """Re-quote shell arguments so the grammar sees the same words as the shell did."""
+    import shlex
+
+    return " ".join(shlex.quote(arg) for arg in argv)

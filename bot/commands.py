@@ -1,0 +1,360 @@
+"""Run parsed commands against the domain services; every transport calls :func:`run`.
+
+A command yields a :class:`Reply`: text for the person who asked, and, for reviews, the
+review model that each transport renders its own way (Block Kit, terminal, Markdown).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import singledispatch
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import grammar as g
+from bot.db import transaction
+from bot.errors import OutcomeError, UsageError
+from bot.models import Initiative, InitiativeStatus, utcnow
+from bot.periods import THIS_SPRINT
+from bot.review import Movement, Review, Status, format_number
+from bot.review_builder import build_review
+from bot.samples import recent_samples
+from bot.services import (
+    Actor,
+    agree,
+    archive,
+    audit_log,
+    define_initiative,
+    define_metric,
+    find_initiative,
+    find_metric,
+    list_initiatives,
+    missing_signoffs,
+    record_value,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a command answers: text, an optional review, and whether the channel sees it."""
+
+    text: str
+    review: Review | None = None
+    public: bool = False
+    error: bool = False
+    events: tuple[str, ...] = field(default=())
+    review_is_answer: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a command needs besides its arguments."""
+
+    actor: Actor
+    sessions: sessionmaker[Session]
+    now: Callable[[], datetime] = utcnow
+    prefix: str = "/outcome"
+    default_timezone: str = "UTC"
+    default_sprint_days: int = 14
+    default_fiscal_year_start: int = 1
+
+
+def run(text: str, ctx: Context) -> Reply:
+    """Parse and execute ``text``; never raises: errors become a specific reply."""
+    try:
+        return execute(g.parse(text), ctx)
+    except UsageError as exc:
+        message = exc.message
+        if exc.usage:
+            message += f"\nUsage: {ctx.prefix} {exc.usage}"
+        return Reply(message, error=True)
+    except OutcomeError as exc:
+        return Reply(exc.message, error=True)
+    except Exception:
+        log.exception("command failed: %r", text[:200])
+        return Reply("Something went wrong on our side and it has been logged; "
+                     "your input was not lost, please try again.", error=True)
+
+
+def execute(command: g.Command, ctx: Context) -> Reply:
+    """Execute one parsed command in a single transaction."""
+    with transaction(ctx.sessions) as session:
+        return _execute(command, session, ctx)
+
+
+@singledispatch
+def _execute(command: object, session: Session, ctx: Context) -> Reply:
+    raise NotImplementedError(type(command).__name__)
+
+
+@_execute.register
+def _help(command: g.Help, session: Session, ctx: Context) -> Reply:
+    return Reply(g.help_text(command.topic, ctx.prefix))
+
+
+def _default_anchor(now: datetime, zone: str) -> date:
+    """The Monday of the current week, a sensible first sprint start."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return date.fromordinal(today.toordinal() - today.weekday())
+
+
+@_execute.register
+def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
+    fields = dict(command.fields)
+    existing = session.query(Initiative.id).filter_by(
+        workspace=ctx.actor.workspace, key=command.key).first()
+    if existing is None:
+        fields.setdefault("timezone", ctx.default_timezone)
+        fields.setdefault("sprint_days", ctx.default_sprint_days)
+        fields.setdefault("fiscal_year_start_month", ctx.default_fiscal_year_start)
+        fields.setdefault("sprint_anchor", _default_anchor(ctx.now(), fields["timezone"]))
+    initiative, created = define_initiative(session, ctx.actor, command.key, fields)
+    if created:
+        return Reply(f"Defined {initiative.key}: {initiative.name} (draft). Next: "
+                     f"{ctx.prefix} metric add {initiative.key} <key> \"<name>\" baseline=<n> "
+                     f"target=<n> by=<date>", public=True)
+    return Reply(_changed_text(initiative, "Updated"), public=True)
+
+
+def _changed_text(initiative: Initiative, verb: str) -> str:
+    text = f"{verb} {initiative.key}: {initiative.name} ({initiative.status}"
+    text += f", revision {initiative.revision})."
+    if initiative.status == InitiativeStatus.DRAFT and initiative.revision > 1:
+        text += " The criteria changed, so both owners need to agree again."
+    return text
+
+
+@_execute.register
+def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
+    metric, created = define_metric(session, ctx.actor, command.initiative, command.key,
+                                    dict(command.fields))
+    initiative = metric.initiative
+    verb = "Added" if created else "Updated"
+    return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
+                 f"({_criterion(metric)}). {_changed_text(initiative, 'Initiative')}",
+                 public=True)
+
+
+def _criterion(metric) -> str:
+    unit = f" {metric.unit}" if metric.unit else ""
+    better = "higher" if metric.direction == "up" else "lower"
+    by = f" by {metric.target_date:%Y-%m-%d}" if metric.target_date else ""
+    return (f"{format_number(metric.baseline_value)} → {format_number(metric.target_value)}"
+            f"{unit}{by}, {better} is better")
+
+
+@_execute.register
+def _agree(command: g.Agree, session: Session, ctx: Context) -> Reply:
+    initiative, missing = agree(session, ctx.actor, command.initiative, command.role)
+    if not missing:
+        return Reply(f"{initiative.key} is agreed (revision {initiative.revision}) by "
+                     f"{initiative.product_owner} and {initiative.engineering_owner}.",
+                     public=True, events=("agreed",))
+    waiting = ", ".join(role.value for role in missing)
+    return Reply(f"Signed {initiative.key} (revision {initiative.revision}); waiting for the "
+                 f"{waiting} owner.", public=True, events=("signed",))
+
+
+@_execute.register
+def _list(command: g.ListInitiatives, session: Session, ctx: Context) -> Reply:
+    initiatives = list_initiatives(session, ctx.actor.workspace,
+                                   include_archived=command.include_archived)
+    if not initiatives:
+        return Reply(f"No initiatives yet. Start with: {ctx.prefix} define <key> \"<name>\"")
+    lines = [
+        f"• {i.key}: {i.name} [{i.status}] {len(i.metrics)} metric(s); "
+        f"product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
+        f"{i.sprint_days}-day sprints, {i.timezone}"
+        for i in initiatives
+    ]
+    return Reply("Initiatives:\n" + "\n".join(lines))
+
+
+@_execute.register
+def _show(command: g.Show, session: Session, ctx: Context) -> Reply:
+    i = find_initiative(session, ctx.actor.workspace, command.initiative)
+    missing = missing_signoffs(i)
+    waiting = (f"; waiting for the {' and '.join(r.value for r in missing)} owner"
+               if missing and i.status == InitiativeStatus.DRAFT else "")
+    lines = [
+        f"{i.name} ({i.key}) [{i.status}, revision {i.revision}{waiting}]",
+        f"Why: {i.why or '–'}",
+        f"Who: {i.who or '–'}",
+        f"How: {i.how or '–'}",
+        f"What: {i.what or '–'}",
+        f"Owners: product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
+        f"channel {i.channel or '–'}",
+        f"Cadence: {i.sprint_days}-day sprints from {i.sprint_anchor:%Y-%m-%d}, {i.timezone}, "
+        f"fiscal year from month {i.fiscal_year_start_month}",
+        "Metrics:" if i.metrics else "Metrics: none yet",
+    ]
+    for m in i.metrics:
+        question = f" — {m.question}" if m.question else ""
+        lines.append(f"  • {m.key}: {m.name}{question} ({_criterion(m)}; source "
+                     f"{m.source_kind})")
+    return Reply("\n".join(lines))
+
+
+def _local_instant(value: datetime | date | None, zone: str, now: datetime) -> datetime:
+    if value is None:
+        return now
+    tz = ZoneInfo(zone)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return datetime.combine(value, time(0), tzinfo=tz)
+
+
+@_execute.register
+def _record(command: g.Record, session: Session, ctx: Context) -> Reply:
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    metric = find_metric(initiative, command.metric)
+    now = ctx.now()
+    at = _local_instant(command.at, initiative.timezone, now)
+    if at > now:
+        raise UsageError(f"{at:%Y-%m-%d %H:%M} is in the future; values are recorded when "
+                         "observed.")
+    stored = record_value(session, ctx.actor, command.initiative, command.metric,
+                          command.value, at, command.segment)
+    unit = f" {metric.unit}" if metric.unit else ""
+    segment = f" for {command.segment}" if command.segment else ""
+    where = f"{initiative.key}.{metric.key}{segment}"
+    local = at.astimezone(ZoneInfo(initiative.timezone))
+    if not stored:
+        return Reply(f"{where} already has a value at {local:%Y-%m-%d %H:%M}; nothing changed.")
+    return Reply(f"Recorded {format_number(command.value)}{unit} for {where} at "
+                 f"{local:%Y-%m-%d %H:%M %Z}.")
+
+
+@_execute.register
+def _review(command: g.ReviewCommand, session: Session, ctx: Context) -> Reply:
+    chosen = None
+    if command.initiative:
+        chosen = [find_initiative(session, ctx.actor.workspace, command.initiative)]
+    review = build_review(session, ctx.actor.workspace, command.period, ctx.now(),
+                          initiatives=chosen)
+    if not review.initiatives:
+        return Reply("No initiatives to review yet.")
+    summary = "; ".join(f"{i.name}: {i.what_moved}" for i in review.initiatives)
+    return Reply(f"{review.title}, {review.period_label}. {summary}", review=review,
+                 public=True, review_is_answer=True)
+
+
+@_execute.register
+def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
+    review = build_review(session, ctx.actor.workspace, command.period, ctx.now(),
+                          with_history=False)
+    movers = review.ranked_movers()
+    if command.only_regressed:
+        movers = [(i, m) for i, m in movers if m.change.movement is Movement.REGRESSED]
+        hidden = [(i, m, s) for i in review.initiatives for m in i.metrics
+                  for s in m.hidden_regressions]
+    else:
+        hidden = []
+    title = "What regressed" if command.only_regressed else "What moved"
+    if not movers and not hidden:
+        nothing = "Nothing regressed" if command.only_regressed else "Nothing moved"
+        return Reply(f"{nothing} {review.period_label} beyond the noise thresholds.",
+                     review=review)
+    lines = [f"{title}, {review.period_label}:"]
+    for initiative, metric in movers:
+        lines.append(f"• {_movement_line(initiative.name, metric)}")
+    for initiative, metric, segment in hidden:
+        change = segment.change
+        lines.append(f"• {initiative.name} / {metric.definition.name} {segment.segment}: "
+                     f"{format_number(change.before.value if change.before else None)} → "
+                     f"{format_number(change.after.value if change.after else None)}"
+                     f"{_unit(metric.definition.unit)} regressed while the total improved")
+    return Reply("\n".join(lines), review=review)
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
+def _movement_line(initiative_name: str, metric) -> str:
+    change, d = metric.change, metric.definition
+    rel = f" ({change.relative:+.0%})" if change.relative is not None else ""
+    line = (f"{initiative_name} / {d.name}: {format_number(change.before.value)} → "
+            f"{format_number(change.after.value)}{_unit(d.unit)}{rel}, "
+            f"{change.movement.value}; {metric.status.value}")
+    if metric.score is not None:
+        line += f", {abs(metric.score):.0%} of the gap"
+    return line
+
+
+@_execute.register
+def _missing(command: g.MissingData, session: Session, ctx: Context) -> Reply:
+    review = build_review(session, ctx.actor.workspace, THIS_SPRINT,
+                          ctx.now(), with_history=False)
+    lines = [
+        f"• {i.name} / {m.definition.name}: {m.status.value}, {m.status_reason}"
+        for i in review.initiatives for m in i.metrics
+        if m.status in (Status.NO_DATA, Status.STALE)
+    ]
+    if not lines:
+        return Reply("Every metric has fresh data.")
+    return Reply("Metrics without fresh data (a feature that cannot be measured is not "
+                 "complete):\n" + "\n".join(lines))
+
+
+@_execute.register
+def _schedule(command: g.Schedule, session: Session, ctx: Context) -> Reply:
+    initiative, _ = define_initiative(session, ctx.actor, command.initiative,
+                                      dict(command.fields))
+    return Reply(f"{initiative.key} reviews: {initiative.sprint_days}-day sprints from "
+                 f"{initiative.sprint_anchor:%Y-%m-%d}, time zone {initiative.timezone}, "
+                 f"fiscal year from month {initiative.fiscal_year_start_month}.")
+
+
+@_execute.register
+def _history(command: g.History, session: Session, ctx: Context) -> Reply:
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    zone = ZoneInfo(initiative.timezone)
+    if command.metric:
+        metric = find_metric(initiative, command.metric)
+        samples = recent_samples(session, metric.id)
+        if not samples:
+            return Reply(f"{initiative.key}.{metric.key} has no values yet.")
+        lines = [f"Latest values of {initiative.key}.{metric.key}:"] + [
+            f"• {s.observed_at.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"{format_number(s.value)}{_unit(metric.unit)}"
+            f"{' ' + s.segment if s.segment else ''} ({s.origin}, {s.recorded_by or '–'})"
+            for s in samples
+        ]
+        return Reply("\n".join(lines))
+    events = audit_log(session, initiative)
+    lines = [f"Changes to {initiative.key}, newest first:"] + [
+        f"• {e.at.astimezone(zone):%Y-%m-%d %H:%M} {e.actor} {e.action}"
+        f"{_diff_text(e.before, e.after)}"
+        for e in events
+    ]
+    return Reply("\n".join(lines))
+
+
+def _diff_text(before: dict | None, after: dict | None) -> str:
+    if not before and not after:
+        return ""
+    before, after = before or {}, after or {}
+    parts = [
+        f"{name}: {before.get(name, '–')} → {after.get(name, '–')}"
+        for name in after
+        if name not in {"key"} and before.get(name) != after.get(name) and before
+    ]
+    if not before:
+        label = after.get("key") or after.get("role") or after.get("name")
+        return f" ({label})" if label else ""
+    prefix = f" {after['key']}" if "key" in after else ""
+    return prefix + (": " + "; ".join(parts) if parts else "")
+
+
+@_execute.register
+def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
+    initiative = archive(session, ctx.actor, command.initiative)
+    return Reply(f"Archived {initiative.key}; its criteria and history are kept.",
+                 public=True)

@@ -1,0 +1,210 @@
+"""SQLAlchemy models: initiatives (Impact Mapping), metrics (GQM), samples, sign-offs, audit.
+
+The schema is built and changed by Alembic only (``outcome db upgrade``); these classes are
+the single metadata that migrations are checked against.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class InitiativeStatus(enum.StrEnum):
+    DRAFT = "draft"
+    AGREED = "agreed"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Direction(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class Origin(enum.StrEnum):
+    PULL = "pull"
+    MANUAL = "manual"
+    PUSH = "push"
+    BACKFILL = "backfill"
+
+
+class SignoffRole(enum.StrEnum):
+    PRODUCT = "product"
+    ENGINEERING = "engineering"
+
+
+class Initiative(Base):
+    """An initiative's success criteria in Impact-Mapping form, scoped to a workspace."""
+
+    __tablename__ = "initiatives"
+    __table_args__ = (UniqueConstraint("workspace", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    why: Mapped[str] = mapped_column(Text, default="")
+    who: Mapped[str] = mapped_column(Text, default="")
+    how: Mapped[str] = mapped_column(Text, default="")
+    what: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    product_owner: Mapped[str] = mapped_column(String(64), default="")
+    engineering_owner: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default=InitiativeStatus.DRAFT.value)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    sprint_days: Mapped[int] = mapped_column(Integer, default=14)
+    sprint_anchor: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    metrics: Mapped[list[Metric]] = relationship(
+        back_populates="initiative", order_by="Metric.id", cascade="all, delete-orphan"
+    )
+    signoffs: Mapped[list[Signoff]] = relationship(
+        back_populates="initiative", order_by="Signoff.id", cascade="all, delete-orphan"
+    )
+
+
+class Metric(Base):
+    """One metric in Goal-Question-Metric form with its baseline, target and source."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (UniqueConstraint("initiative_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    direction: Mapped[str] = mapped_column(String(8), default=Direction.UP.value)
+    baseline_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    baseline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    target_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    target_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    noise: Mapped[float] = mapped_column(Float, default=0.0)
+    stale_after_seconds: Mapped[int] = mapped_column(Integer, default=7 * 86400)
+    source_kind: Mapped[str] = mapped_column(String(32), default="manual")
+    source_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    initiative: Mapped[Initiative] = relationship(back_populates="metrics")
+
+
+class Sample(Base):
+    """One observed value of a metric; ``segment`` is '' for the total, else 'label=value'."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("metric_id", "segment", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    segment: Mapped[str] = mapped_column(String(128), default="")
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(String(16), default=Origin.MANUAL.value)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Signoff(Base):
+    """One owner's agreement to one revision of an initiative's criteria."""
+
+    __tablename__ = "signoffs"
+    __table_args__ = (UniqueConstraint("initiative_id", "revision", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    initiative: Mapped[Initiative] = relationship(back_populates="signoffs")
+
+
+class AuditEvent(Base):
+    """Who changed what, when, with the state before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_workspace_at", "workspace", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    workspace: Mapped[str] = mapped_column(String(64))
+    initiative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    metric_id: Mapped[int | None] = mapped_column(
+        ForeignKey("metrics.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

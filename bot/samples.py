@@ -1,0 +1,152 @@
+"""Storing and reading metric samples. Writes are idempotent per (metric, segment, time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.models import Sample, utcnow
+
+MAX_SEGMENT_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A value observed at a time, for the total (segment '') or one segment."""
+
+    observed_at: datetime
+    value: float
+    segment: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: float
+
+
+def store_readings(
+    session: Session,
+    metric_id: int,
+    readings: Iterable[Reading],
+    *,
+    origin: str,
+    recorded_by: str,
+    batch_size: int = 2000,
+) -> int:
+    """Insert readings, skipping any (metric, segment, time) already stored.
+
+    Returns how many rows were new.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"Unsupported database dialect {dialect!r}")
+    now = utcnow()
+    rows = [
+        {
+            "metric_id": metric_id,
+            "segment": reading.segment,
+            "observed_at": reading.observed_at,
+            "value": float(reading.value),
+            "origin": origin,
+            "recorded_by": recorded_by,
+            "recorded_at": now,
+        }
+        for reading in readings
+    ]
+    inserted = 0
+    for offset in range(0, len(rows), batch_size):
+        batch = rows[offset : offset + batch_size]
+        statement = insert(Sample).values(batch).on_conflict_do_nothing(
+            index_elements=["metric_id", "segment", "observed_at"]
+        )
+        inserted += session.execute(statement).rowcount or 0
+    return inserted
+
+
+def segments_of(session: Session, metric_id: int) -> list[str]:
+    """Distinct segments recorded for a metric, the total ('') first when present."""
+    rows = session.scalars(
+        select(Sample.segment).where(Sample.metric_id == metric_id).distinct()
+    ).all()
+    return sorted(rows, key=lambda s: (s != "", s))
+
+
+def latest_at_or_before(
+    session: Session, metric_id: int, segment: str, instant: datetime
+) -> Point | None:
+    row = session.execute(
+        select(Sample.observed_at, Sample.value)
+        .where(
+            Sample.metric_id == metric_id,
+            Sample.segment == segment,
+            Sample.observed_at <= instant,
+        )
+        .order_by(Sample.observed_at.desc())
+        .limit(1)
+    ).first()
+    return Point(row[0], row[1]) if row else None
+
+
+def first_after(session: Session, metric_id: int, segment: str, instant: datetime,
+                until: datetime) -> Point | None:
+    row = session.execute(
+        select(Sample.observed_at, Sample.value)
+        .where(
+            Sample.metric_id == metric_id,
+            Sample.segment == segment,
+            Sample.observed_at > instant,
+            Sample.observed_at <= until,
+        )
+        .order_by(Sample.observed_at.asc())
+        .limit(1)
+    ).first()
+    return Point(row[0], row[1]) if row else None
+
+
+def earliest(session: Session, metric_id: int) -> Point | None:
+    row = session.execute(
+        select(Sample.observed_at, Sample.value)
+        .where(Sample.metric_id == metric_id, Sample.segment == "")
+        .order_by(Sample.observed_at.asc())
+        .limit(1)
+    ).first()
+    return Point(row[0], row[1]) if row else None
+
+
+def series(
+    session: Session, metric_id: int, segment: str, start: datetime, end: datetime
+) -> list[Point]:
+    """All points of one segment in [start, end], oldest first."""
+    rows = session.execute(
+        select(Sample.observed_at, Sample.value)
+        .where(
+            Sample.metric_id == metric_id,
+            Sample.segment == segment,
+            Sample.observed_at >= start,
+            Sample.observed_at <= end,
+        )
+        .order_by(Sample.observed_at.asc())
+    ).all()
+    return [Point(at, value) for at, value in rows]
+
+
+def recent_samples(session: Session, metric_id: int, limit: int = 20) -> Sequence[Sample]:
+    return session.scalars(
+        select(Sample)
+        .where(Sample.metric_id == metric_id)
+        .order_by(Sample.observed_at.desc(), Sample.segment)
+        .limit(limit)
+    ).all()
+
+
+def count_samples(session: Session, metric_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Sample).where(Sample.metric_id == metric_id)
+    ) or 0
