@@ -103,11 +103,12 @@ def _db(args: list[str], settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     if args == ["upgrade"]:
         db.upgrade(engine)
-        print(f"Schema at {db.current_revision(engine)}.")
+        print(f"Schema at {', '.join(db.current_revisions(engine))}.")
         return 0
     if args == ["current"]:
         state = "up to date" if db.schema_is_current(engine) else "needs `outcome db upgrade`"
-        print(f"Schema revision {db.current_revision(engine) or 'none'} ({state}).")
+        revisions = ", ".join(db.current_revisions(engine)) or "none"
+        print(f"Schema revision {revisions} ({state}).")
         return 0
     raise UsageError("Unknown db command.", "outcome db upgrade | outcome db current")
 

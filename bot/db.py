@@ -51,16 +51,16 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Build or migrate the schema to ``revision``."""
     command.upgrade(alembic_config(engine), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -70,4 +70,4 @@ def schema_is_current(engine: Engine) -> bool:
     script = ScriptDirectory.from_config(alembic_config(engine))
     if not inspect(engine).has_table("alembic_version"):
         return False
-    return current_revision(engine) == script.get_current_head()
+    return set(current_revisions(engine)) == set(script.get_heads())
