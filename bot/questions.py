@@ -51,7 +51,7 @@ def parse_question(text: str, today: date | None = None) -> g.Command:
         period = parse_period(_period_words(rest), today) if rest else THIS_SPRINT
         only_regressed = verb in {"regressed", "got worse"}
         return g.Moved(period, only_regressed=only_regressed)
-    match = re.fullmatch(r"how (?:is|are|'s) (?:the )?([a-z0-9][a-z0-9_-]*)(?: initiative)?"
+    match = re.fullmatch(r"how(?: is| are|'s) (?:the )?([a-z0-9][a-z0-9_-]*)(?: initiative)?"
                          r"(?: doing| going| looking)?(?: (.*))?", cleaned)
     if match:
         period = parse_period(_period_words(match[2]), today) if match[2] else THIS_SPRINT

@@ -63,10 +63,14 @@ def store_readings(
     inserted = 0
     for offset in range(0, len(rows), batch_size):
         batch = rows[offset : offset + batch_size]
-        statement = insert(Sample).values(batch).on_conflict_do_nothing(
-            index_elements=["metric_id", "segment", "observed_at"]
+        statement = (
+            insert(Sample)
+            .values(batch)
+            .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
+            .returning(Sample.id)
         )
-        inserted += session.execute(statement).rowcount or 0
+        # RETURNING counts the new rows on every driver; rowcount is -1 on some.
+        inserted += len(session.execute(statement).all())
     return inserted
 
 

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.errors import UsageError
+from bot.periods import Cadence, PeriodSpec, parse_date, parse_period, resolve
+
+BERLIN = Cadence(sprint_days=14, sprint_anchor=date(2026, 3, 16), timezone="Europe/Berlin")
+
+
+def test_this_sprint_starts_at_local_midnight_of_the_sprint_start():
+    now = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    period = resolve(PeriodSpec("this_sprint"), BERLIN, now)
+    assert period.start == datetime(2026, 3, 15, 23, tzinfo=UTC)  # 00:00 CET
+    assert period.local_dates() == (date(2026, 3, 16), date(2026, 3, 29))
+
+
+def test_a_sprint_across_the_spring_dst_change_ends_at_local_midnight_and_is_an_hour_short():
+    # Europe/Berlin springs forward on 2026-03-29; the sprint ends at 00:00 CEST on Mar 30.
+    now = datetime(2026, 3, 28, 12, tzinfo=UTC)
+    period = resolve(PeriodSpec("this_sprint"), BERLIN, now)
+    assert period.end == datetime(2026, 3, 29, 22, tzinfo=UTC)
+    assert period.end.astimezone(ZoneInfo("Europe/Berlin")).hour == 0
+    assert period.end - period.start == timedelta(days=14, hours=-1)
+
+
+def test_a_sprint_across_the_autumn_dst_change_is_an_hour_long():
+    cadence = Cadence(sprint_days=7, sprint_anchor=date(2026, 10, 19), timezone="Europe/Berlin")
+    period = resolve(PeriodSpec("this_sprint"), cadence, datetime(2026, 10, 22, tzinfo=UTC))
+    # Berlin falls back on 2026-10-25, inside the week from Oct 19.
+    assert period.end - period.start == timedelta(days=7, hours=1)
+
+
+def test_last_sprint_is_the_one_before_and_anchors_in_the_future_still_work():
+    cadence = Cadence(sprint_days=14, sprint_anchor=date(2027, 1, 4), timezone="UTC")
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    this = resolve(PeriodSpec("this_sprint"), cadence, now)
+    last = resolve(PeriodSpec("last_sprint"), cadence, now)
+    assert last.end == this.start
+    assert this.start <= now < this.end
+
+
+def test_quarters_follow_a_fiscal_year_starting_in_february():
+    cadence = Cadence(timezone="America/New_York", fiscal_year_start_month=2)
+    now = datetime(2026, 11, 29, 15, tzinfo=UTC)
+    this = resolve(PeriodSpec("this_quarter"), cadence, now)
+    last = resolve(PeriodSpec("last_quarter"), cadence, now)
+    assert this.local_dates() == (date(2026, 11, 1), date(2027, 1, 31))
+    assert last.local_dates() == (date(2026, 8, 1), date(2026, 10, 31))
+    assert "FY2027 Q4" in this.label
+
+
+def test_calendar_quarters_at_the_turn_of_the_year():
+    now = datetime(2027, 1, 2, tzinfo=UTC)
+    last = resolve(PeriodSpec("last_quarter"), Cadence(), now)
+    assert last.local_dates() == (date(2026, 10, 1), date(2026, 12, 31))
+    assert "Q4 2026" in last.label
+
+
+def test_since_between_and_last_days_cover_whole_local_days():
+    now = datetime(2026, 11, 29, 10, tzinfo=UTC)
+    cadence = Cadence(timezone="Europe/Berlin")
+    since = resolve(PeriodSpec("since", start=date(2026, 10, 1)), cadence, now)
+    assert since.local_dates() == (date(2026, 10, 1), date(2026, 11, 29))
+    between = resolve(
+        PeriodSpec("between", start=date(2026, 10, 1), end=date(2026, 10, 31)), cadence, now
+    )
+    assert between.local_dates() == (date(2026, 10, 1), date(2026, 10, 31))
+    assert resolve(PeriodSpec("last_days", days=7), cadence, now).local_dates() == (
+        date(2026, 11, 23),
+        date(2026, 11, 29),
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("", PeriodSpec("this_sprint")),
+        ("last sprint", PeriodSpec("last_sprint")),
+        ("this quarter", PeriodSpec("this_quarter")),
+        ("last 30 days", PeriodSpec("last_days", days=30)),
+        ("since 2026-10-01", PeriodSpec("since", start=date(2026, 10, 1))),
+        ("since Oct 1", PeriodSpec("since", start=date(2026, 10, 1))),
+        (
+            "between 2026-09-01 and 2026-09-30",
+            PeriodSpec("between", start=date(2026, 9, 1), end=date(2026, 9, 30)),
+        ),
+    ],
+)
+def test_period_words_parse(words, expected):
+    assert parse_period(words.split(), today=date(2026, 11, 29)) == expected
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "next sprint",
+        "last -3 days",
+        "last 0 days",
+        "since yesterday-ish",
+        "between 2026-10-05 and 2026-10-01",
+        "since 2026-13-01",
+    ],
+)
+def test_bad_periods_are_refused_with_the_accepted_forms(words):
+    with pytest.raises(UsageError) as error:
+        parse_period(words.split(), today=date(2026, 11, 29))
+    assert error.value.message
+
+
+def test_a_date_without_a_year_means_the_most_recent_one():
+    assert parse_date("Dec 15", today=date(2026, 11, 29)) == date(2025, 12, 15)
+    assert parse_date("1 October", today=date(2026, 11, 29)) == date(2026, 10, 1)

@@ -1,0 +1,146 @@
+"""Agreement, audit and idempotent samples on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import session_factory, transaction
+from bot.errors import Conflict, NotFound, UsageError
+from bot.models import AuditEvent, Sample
+from bot.samples import Reading, store_readings
+from bot.services import (
+    Actor,
+    agree,
+    archive,
+    define_initiative,
+    define_metric,
+    find_initiative,
+    record_value,
+)
+
+ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve")
+
+
+@pytest.fixture
+def sessions(engine):
+    return session_factory(engine)
+
+
+def define_fleet(session, *, agreed: bool = False):
+    define_initiative(session, EVE, "fleet", {
+        "name": "Fleet update", "why": "Fewer visits", "product_owner": "ana",
+        "engineering_owner": "ben", "sprint_anchor": date(2026, 11, 16),
+    })
+    define_metric(session, EVE, "fleet", "deploy", {
+        "name": "Deploy time", "unit": "min", "direction": "down", "baseline_value": 40.0,
+        "target_value": 12.0, "target_date": date(2027, 3, 31),
+    })
+    if agreed:
+        agree(session, ANA, "fleet")
+        agree(session, BEN, "fleet")
+
+
+def test_both_owners_must_sign_before_criteria_are_agreed(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        initiative, missing = agree(session, ANA, "fleet")
+        assert initiative.status == "draft"
+        assert [role.value for role in missing] == ["engineering"]
+        initiative, missing = agree(session, BEN, "fleet")
+        assert initiative.status == "agreed" and missing == []
+        assert initiative.agreed_at is not None
+
+
+def test_someone_who_is_not_an_owner_cannot_sign(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        with pytest.raises(Conflict, match="Only the owners"):
+            agree(session, EVE, "fleet")
+
+
+def test_changing_an_agreed_target_reopens_the_initiative_and_is_audited(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session, agreed=True)
+    with transaction(sessions) as session:
+        define_metric(session, EVE, "fleet", "deploy", {"target_value": 10.0})
+    with transaction(sessions) as session:
+        initiative = find_initiative(session, "T1", "fleet")
+        assert initiative.status == "draft"
+        assert initiative.revision == 2
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        changed = next(e for e in events if e.action == "metric changed")
+        assert changed.before["target_value"] == 12.0 and changed.after["target_value"] == 10.0
+        assert changed.actor == "eve"
+        reopened = next(e for e in events if e.action == "reopened")
+        assert reopened.before == {"status": "agreed", "revision": 1}
+        # The old signatures belong to revision 1: both owners must agree again.
+        _, missing = agree(session, ANA, "fleet")
+        assert [role.value for role in missing] == ["engineering"]
+
+
+def test_changing_the_channel_of_an_agreed_initiative_keeps_the_agreement(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session, agreed=True)
+        initiative, _ = define_initiative(session, EVE, "fleet", {"channel": "C42"})
+        assert initiative.status == "agreed"
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "changed")) == 1
+
+
+def test_a_definition_without_changes_writes_no_audit_event(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        before = session.scalar(select(func.count()).select_from(AuditEvent))
+        define_initiative(session, EVE, "fleet", {"why": "Fewer visits"})
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def test_the_same_sample_is_stored_once(sessions):
+    at = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    with transaction(sessions) as session:
+        define_fleet(session)
+        assert record_value(session, EVE, "fleet", "deploy", 30.0, at) is True
+        assert record_value(session, EVE, "fleet", "deploy", 31.0, at) is False
+        assert record_value(session, EVE, "fleet", "deploy", 29.0, at, "region=EU") is True
+        metric_id = find_initiative(session, "T1", "fleet").metrics[0].id
+        readings = [Reading(at + timedelta(hours=h), 20.0 + h) for h in range(5)]
+        assert store_readings(session, metric_id, readings, origin="pull",
+                              recorded_by="x") == 4
+        assert store_readings(session, metric_id, readings, origin="pull",
+                              recorded_by="x") == 0
+        assert session.scalar(select(func.count()).select_from(Sample)) == 6
+
+
+def test_workspaces_do_not_see_each_others_initiatives(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        with pytest.raises(NotFound, match="none yet"):
+            find_initiative(session, "T2", "fleet")
+
+
+def test_archived_initiatives_refuse_changes_and_sign_offs(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        archive(session, EVE, "fleet")
+        with pytest.raises(Conflict, match="archived"):
+            define_initiative(session, EVE, "fleet", {"why": "other"})
+        with pytest.raises(Conflict, match="archived"):
+            agree(session, ANA, "fleet")
+
+
+def test_a_new_metric_needs_a_target(sessions):
+    with transaction(sessions) as session:
+        define_fleet(session)
+        with pytest.raises(UsageError, match="needs target"):
+            define_metric(session, EVE, "fleet", "tickets", {"name": "Tickets"})
+
+
+def test_a_failed_command_rolls_back_everything_it_wrote(sessions):
+    with pytest.raises(NotFound), transaction(sessions) as session:
+        define_fleet(session)
+        record_value(session, EVE, "fleet", "nope", 1.0, datetime.now(UTC))
+    with transaction(sessions) as session, pytest.raises(NotFound):
+        find_initiative(session, "T1", "fleet")
