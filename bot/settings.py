@@ -65,9 +65,16 @@ def _parse_log_level(text: str) -> str:
     return level
 
 
-def default_database_url() -> str:
+def _parse_port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValueError("expected a port number between 1 and 65535")
+    return port
+
+
+def default_database_url(environ: Mapping[str, str]) -> str:
     """SQLite file under the user's data dir (XDG), or ./outcome.db when that is unusable."""
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    data_home = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     folder = Path(data_home) / "outcome"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -103,7 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTCOME_FISCAL_YEAR_START", "1",
             "Month (1-12) the fiscal year starts in, for quarterly reviews.", _parse_int),
     Setting("OUTCOME_SPRINT_DAYS", "14", "Default sprint length in days.", _parse_int),
-    Setting("PORT", "3000", "HTTP port of `outcome serve`.", _parse_int),
+    Setting("PORT", "3000", "HTTP port of `outcome serve`.", _parse_port),
     Setting("LOG_LEVEL", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             _parse_log_level),
     Setting("OUTCOME_DEMO_DATA", "true",
@@ -115,12 +122,12 @@ def _read(setting: Setting, environ: Mapping[str, str]) -> str:
     file_name = environ.get(f"{setting.name}_FILE")
     if setting.secret and file_name:
         try:
-            return Path(file_name).read_text().strip()
-        except OSError as exc:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
             raise ConfigError(
-                f"{setting.name}_FILE points at {file_name!r}, which cannot be read: "
-                f"{exc.strerror}"
-            ) from exc
+                f"{setting.name}_FILE points at {file_name!r}, which cannot be read: {reason}"
+            ) from None
     return environ.get(setting.name, setting.default)
 
 
@@ -131,10 +138,20 @@ class Settings:
     values: Mapping[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
-            return self.values[name.upper()]
+            return self.__dict__.get("values", {})[name.upper()]
         except KeyError as exc:
             raise AttributeError(name) from exc
+
+    def __repr__(self) -> str:
+        secret = {s.name for s in SETTINGS if s.secret}
+        shown = {
+            name: "(hidden)" if name in secret and value else value
+            for name, value in self.values.items()
+        }
+        return f"Settings({shown})"
 
     @property
     def cli_user(self) -> str:
@@ -153,7 +170,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for setting in SETTINGS:
         raw = _read(setting, environ)
         if setting.name == "DATABASE_URL" and not raw:
-            raw = default_database_url()
+            raw = default_database_url(environ)
         try:
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
