@@ -201,7 +201,7 @@ class AuditEvent(Base):
         ForeignKey("initiatives.id", ondelete="SET NULL"), nullable=True, index=True
     )
     metric_id: Mapped[int | None] = mapped_column(
-        ForeignKey("metrics.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("metrics.id", ondelete="SET NULL"), nullable=True, index=True
     )
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))

@@ -136,6 +136,9 @@ def upgrade() -> None:
             batch_op.f("ix_audit_events_initiative_id"), ["initiative_id"], unique=False
         )
         batch_op.create_index("ix_audit_events_workspace_at", ["workspace", "at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_audit_events_metric_id"), ["metric_id"], unique=False
+        )
 
     op.create_table(
         "samples",
@@ -167,6 +170,7 @@ def downgrade() -> None:
 
     op.drop_table("samples")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_events_metric_id"))
         batch_op.drop_index("ix_audit_events_workspace_at")
         batch_op.drop_index(batch_op.f("ix_audit_events_initiative_id"))
 
