@@ -50,6 +50,16 @@ class Reply:
     error: bool = False
     events: tuple[str, ...] = field(default=())
     review_is_answer: bool = False
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a command produces (an export): Slack uploads it, the CLI writes it."""
+
+    filename: str
+    content: bytes
+    title: str = ""
 
 
 @dataclass(frozen=True)
