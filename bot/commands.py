@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import digest_schedules
 from bot import grammar as g
 from bot.db import transaction
 from bot.errors import OutcomeError, UsageError
@@ -125,6 +126,7 @@ def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
         fields.setdefault("fiscal_year_start_month", ctx.default_fiscal_year_start)
         fields.setdefault("sprint_anchor", _default_anchor(ctx.now(), fields["timezone"]))
     initiative, created = define_initiative(session, ctx.actor, command.key, fields)
+    digest_schedules.sync_cadence(session, initiative)
     if created:
         return Reply(f"Defined {initiative.key}: {initiative.name} (draft). Next: "
                      f"{ctx.prefix} metric add {initiative.key} <key> \"<name>\" baseline=<n> "
@@ -183,6 +185,11 @@ def _list(command: g.ListInitiatives, session: Session, ctx: Context) -> Reply:
         f"{i.sprint_days}-day sprints, {i.timezone}"
         for i in initiatives
     ]
+    schedules = digest_schedules.schedules_of(session, ctx.actor.workspace)
+    if schedules:
+        lines.append("Digests:")
+        lines += [f"• #{row.channel} ({row.scope}): {digest_schedules.describe(row)}"
+                  for row in schedules]
     return Reply("Initiatives:\n" + "\n".join(lines))
 
 
@@ -315,11 +322,28 @@ def _missing(command: g.MissingData, session: Session, ctx: Context) -> Reply:
 
 @_execute.register
 def _schedule(command: g.Schedule, session: Session, ctx: Context) -> Reply:
-    initiative, _ = define_initiative(session, ctx.actor, command.initiative,
-                                      dict(command.fields))
-    return Reply(f"{initiative.key} reviews: {initiative.sprint_days}-day sprints from "
-                 f"{initiative.sprint_anchor:%Y-%m-%d}, time zone {initiative.timezone}, "
-                 f"fiscal year from month {initiative.fiscal_year_start_month}.")
+    initiative = None
+    if command.initiative:
+        initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+        if command.fields:
+            initiative, _ = define_initiative(session, ctx.actor, command.initiative,
+                                              dict(command.fields))
+            digest_schedules.sync_cadence(session, initiative)
+    defaults = digest_schedules.default_cadence(
+        ctx.default_timezone, ctx.default_sprint_days, ctx.default_fiscal_year_start,
+        _default_anchor(ctx.now(), ctx.default_timezone))
+    changed = digest_schedules.configure(
+        session, ctx.actor, initiative=initiative, channel=command.channel,
+        digest=dict(command.digest), cadence=dict(command.fields), defaults=defaults)
+    lines = []
+    if initiative is not None:
+        lines.append(f"{initiative.key} reviews: {initiative.sprint_days}-day sprints from "
+                     f"{initiative.sprint_anchor:%Y-%m-%d}, time zone {initiative.timezone}, "
+                     f"fiscal year from month {initiative.fiscal_year_start_month}.")
+    where = f"#{command.channel}" if command.channel else (
+        f"#{initiative.channel}" if initiative and initiative.channel else "")
+    lines += [f"{where}: {digest_schedules.describe(row)}" for row in changed]
+    return Reply("\n".join(lines))
 
 
 @_execute.register

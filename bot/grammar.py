@@ -53,9 +53,12 @@ COMMANDS: dict[str, CommandSpec] = {
                     "before → after review for a period (default: this sprint)"),
         CommandSpec("moved", f"moved [{PERIOD_USAGE}]",
                     "what moved across all initiatives, biggest first"),
-        CommandSpec("schedule", "schedule <initiative> [sprint=<14d>] [anchor=<YYYY-MM-DD>] "
-                    "[tz=<Area/City>] [fy-start=<month>]",
-                    "set an initiative's review cadence: sprints, time zone, fiscal year"),
+        CommandSpec("schedule", "schedule <initiative>|#channel [sprint=<14d>] "
+                    "[anchor=<YYYY-MM-DD>] [tz=<Area/City>] [fy-start=<month>] "
+                    "[retro=<weekday>@<HH:MM>] [lead=<24h>] [quarterly=<N>d@<HH:MM>] "
+                    "[off=sprint|quarter|all]",
+                    "set the review cadence and when digests are posted: before each sprint "
+                    "retro, before each quarter ends"),
         CommandSpec("history", "history <initiative>[.<metric>]",
                     "audit log of an initiative, or recent values of a metric"),
         CommandSpec("archive", "archive <initiative>", "archive an initiative"),
@@ -126,8 +129,12 @@ class MissingData:
 
 @dataclass(frozen=True)
 class Schedule:
-    initiative: str
+    """Cadence fields for an initiative, and digest timing for it or for a channel."""
+
+    initiative: str | None
     fields: dict[str, Any] = field(default_factory=dict)
+    digest: dict[str, Any] = field(default_factory=dict)
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -499,13 +506,75 @@ def _parse_moved(args: list[str], usage: str) -> Command:
     return Moved(_parse_period_words(args, usage))
 
 
+_RETRO = re.compile(r"^([a-z]{3})[a-z]*@(\d{1,2}):(\d{2})$")
+_QUARTERLY = re.compile(r"^(\d{1,2})d@(\d{1,2}):(\d{2})$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(hours: str, minutes: str, name: str) -> str:
+    if int(hours) > 23 or int(minutes) > 59:
+        raise UsageError(f"{name} has no such time of day: {hours}:{minutes}.")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def parse_retro(text: str, name: str) -> dict[str, Any]:
+    match = _RETRO.match(text.strip().lower())
+    if not match or match[1] not in _WEEKDAYS:
+        raise UsageError(f"{name} must be a weekday and time, e.g. {name}=thu@15:00 "
+                         f"(got {text!r}).")
+    return {"retro_weekday": _WEEKDAYS.index(match[1]),
+            "local_time": _clock(match[2], match[3], name)}
+
+
+def parse_quarterly(text: str, name: str) -> dict[str, Any]:
+    match = _QUARTERLY.match(text.strip().lower())
+    if not match or not 0 <= int(match[1]) <= 30:
+        raise UsageError(f"{name} must be days before the quarter ends and a time, e.g. "
+                         f"{name}=3d@09:00 (got {text!r}).")
+    return {"days_before": int(match[1]), "local_time": _clock(match[2], match[3], name)}
+
+
+def parse_lead(text: str, name: str) -> int:
+    minutes = int(parse_duration(text, name).total_seconds() // 60)
+    if minutes > 14 * 24 * 60:
+        raise UsageError(f"{name} is at most 14d.")
+    return minutes
+
+
+def parse_off(text: str, name: str) -> tuple[str, ...]:
+    lowered = text.strip().lower()
+    choices = {"sprint": ("sprint",), "quarter": ("quarter",), "all": ("sprint", "quarter")}
+    if lowered not in choices:
+        raise UsageError(f"{name} must be sprint, quarter or all (got {text!r}).")
+    return choices[lowered]
+
+
+DIGEST_OPTIONS = {
+    "retro": Option("sprint", parse_retro),
+    "lead": Option("lead_minutes", parse_lead),
+    "quarterly": Option("quarter", parse_quarterly),
+    "off": Option("off", parse_off),
+}
+
+
 def _parse_schedule(args: list[str], usage: str) -> Command:
     positionals, pairs = _split_options(args)
-    _expect(positionals, 1, usage, "the initiative key")
-    fields = _parse_options(pairs, CADENCE_OPTIONS, usage)
-    if not fields:
-        raise UsageError("Give at least one of sprint=, anchor=, tz=, fy-start=.", usage)
-    return Schedule(_key(positionals[0], "initiative", usage), fields)
+    _expect(positionals, 1, usage, "the initiative key or #channel")
+    cadence_pairs = [(k, v) for k, v in pairs if k in CADENCE_OPTIONS]
+    digest_pairs = [(k, v) for k, v in pairs if k not in CADENCE_OPTIONS]
+    fields = _parse_options(cadence_pairs, CADENCE_OPTIONS, usage)
+    digest = _parse_options(digest_pairs, DIGEST_OPTIONS, usage)
+    if not fields and not digest:
+        raise UsageError("Give at least one of sprint=, anchor=, tz=, fy-start=, retro=, "
+                         "quarterly= or off=.", usage)
+    target = positionals[0]
+    if target.startswith(("#", "<#")):
+        try:
+            channel = parse_channel(target, "channel")
+        except UsageError as exc:
+            raise UsageError(exc.message, usage) from None
+        return Schedule(None, fields, digest, channel)
+    return Schedule(_key(target, "initiative", usage), fields, digest)
 
 
 def _parse_history(args: list[str], usage: str) -> Command:

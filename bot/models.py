@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -208,3 +209,57 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestSchedule(Base):
+    """When a channel gets its review digest: sprint retros or quarterly reviews.
+
+    ``scope`` is ``channel`` (every initiative reviewed in the channel) or
+    ``initiative:<key>``. Times are wall-clock in ``timezone``.
+    """
+
+    __tablename__ = "digest_schedules"
+    __table_args__ = (UniqueConstraint("workspace", "channel", "scope", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(80), default="channel")
+    kind: Mapped[str] = mapped_column(String(16))  # sprint | quarter
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    local_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    retro_weekday: Mapped[int] = mapped_column(Integer, default=4)  # Monday = 0
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=24 * 60)
+    days_before: Mapped[int] = mapped_column(Integer, default=3)
+    sprint_days: Mapped[int] = mapped_column(Integer, default=14)
+    sprint_anchor: Mapped[date] = mapped_column(Date)
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunClaim(Base):
+    """A claim on one scheduled action (a digest for a period, a nudge): the database,
+    not the scheduler, decides who does it, so it happens once however many processes run.
+    """
+
+    __tablename__ = "run_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # digest | nudge
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digest_schedules.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))  # claimed | done | failed | missed
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_ts: Mapped[str] = mapped_column(String(32), default="")
+    progress: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -83,8 +83,10 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
 
 
 def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec,
-                      now: datetime, *, with_history: bool = True) -> InitiativeReview:
-    period = resolve(spec, cadence_of(initiative), now)
+                      now: datetime, *, with_history: bool = True,
+                      period_at: datetime | None = None) -> InitiativeReview:
+    """Review one initiative; the period is resolved at ``period_at`` (default ``now``)."""
+    period = resolve(spec, cadence_of(initiative), period_at or now)
     metrics = tuple(
         review_metric(session, metric, period, now, with_history=with_history)
         for metric in initiative.metrics
@@ -102,11 +104,12 @@ def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec
 
 def build_review(session: Session, workspace: str, spec: PeriodSpec, now: datetime, *,
                  initiatives: list[Initiative] | None = None,
-                 with_history: bool = True) -> Review:
+                 with_history: bool = True, period_at: datetime | None = None) -> Review:
     """Review every active initiative (or the given ones) over the period ``spec``."""
     chosen = initiatives if initiatives is not None else list_initiatives(session, workspace)
     reviews = tuple(
-        review_initiative(session, initiative, spec, now, with_history=with_history)
+        review_initiative(session, initiative, spec, now, with_history=with_history,
+                          period_at=period_at)
         for initiative in chosen
     )
     label = reviews[0].period.label if len(reviews) == 1 else spec.describe()

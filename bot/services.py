@@ -73,7 +73,7 @@ def _snapshot(row: Initiative | Metric, fields: tuple[str, ...]) -> dict[str, An
     return {name: _jsonable(getattr(row, name)) for name in fields}
 
 
-def _audit(session: Session, actor: Actor, action: str, *, initiative: Initiative | None,
+def record_audit(session: Session, actor: Actor, action: str, *, initiative: Initiative | None,
            metric: Metric | None = None, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None) -> None:
     session.add(AuditEvent(
@@ -97,7 +97,7 @@ def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
     initiative.status = InitiativeStatus.DRAFT.value
     initiative.revision += 1
     initiative.agreed_at = None
-    _audit(session, actor, "reopened", initiative=initiative, before=before,
+    record_audit(session, actor, "reopened", initiative=initiative, before=before,
            after={"status": initiative.status, "revision": initiative.revision,
                   "reason": reason})
     return True
@@ -155,7 +155,7 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
             setattr(initiative, name, value)
         session.add(initiative)
         session.flush()
-        _audit(session, actor, "defined", initiative=initiative,
+        record_audit(session, actor, "defined", initiative=initiative,
                after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
         return initiative, True
     if existing.status == InitiativeStatus.ARCHIVED:
@@ -166,7 +166,7 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
     before = _snapshot(existing, tuple(changed))
     for name, value in changed.items():
         setattr(existing, name, value)
-    _audit(session, actor, "changed", initiative=existing, before=before,
+    record_audit(session, actor, "changed", initiative=existing, before=before,
            after=_snapshot(existing, tuple(changed)))
     if set(changed) & set(INITIATIVE_CRITERIA):
         _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}")
@@ -197,7 +197,7 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
             setattr(metric, name, value)
         session.add(metric)
         session.flush()
-        _audit(session, actor, "metric added", initiative=initiative, metric=metric,
+        record_audit(session, actor, "metric added", initiative=initiative, metric=metric,
                after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
         _reopen_if_agreed(session, actor, initiative, f"added metric {key}")
         return metric, True
@@ -207,7 +207,7 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
     before = _snapshot(metric, tuple(changed))
     for name, value in changed.items():
         setattr(metric, name, value)
-    _audit(session, actor, "metric changed", initiative=initiative, metric=metric,
+    record_audit(session, actor, "metric changed", initiative=initiative, metric=metric,
            before={"key": key, **before}, after={"key": key, **_snapshot(metric, tuple(changed))})
     _reopen_if_agreed(session, actor, initiative,
                       f"changed {key}: {', '.join(sorted(changed))}")
@@ -260,14 +260,14 @@ def agree(session: Session, actor: Actor, initiative_key: str,
             continue
         initiative.signoffs.append(Signoff(revision=initiative.revision, role=signing_role.value,
                                            user=actor.user, at=utcnow()))
-        _audit(session, actor, "signed", initiative=initiative,
+        record_audit(session, actor, "signed", initiative=initiative,
                after={"role": signing_role.value, "revision": initiative.revision})
     session.flush()
     missing = missing_signoffs(initiative)
     if not missing and initiative.status != InitiativeStatus.AGREED:
         initiative.status = InitiativeStatus.AGREED.value
         initiative.agreed_at = utcnow()
-        _audit(session, actor, "agreed", initiative=initiative, before={"status": "draft"},
+        record_audit(session, actor, "agreed", initiative=initiative, before={"status": "draft"},
                after={"status": "agreed", "revision": initiative.revision})
     return initiative, missing
 
@@ -278,7 +278,7 @@ def archive(session: Session, actor: Actor, initiative_key: str) -> Initiative:
         return initiative
     before = {"status": initiative.status}
     initiative.status = InitiativeStatus.ARCHIVED.value
-    _audit(session, actor, "archived", initiative=initiative, before=before,
+    record_audit(session, actor, "archived", initiative=initiative, before=before,
            after={"status": initiative.status})
     return initiative
 

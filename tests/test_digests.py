@@ -1,0 +1,171 @@
+"""Digests are posted once per (schedule, period), recover from crashes, and respect grace."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.claims import claim_state
+from bot.commands import Context, run
+from bot.db import session_factory
+from bot.digests import GRACE, DigestRunner
+from bot.services import Actor
+
+# The schedule below: 7-day sprints from Mon 2026-11-16, retro Friday 15:00 Berlin, 24 h lead.
+FIRE = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # Thu 15:00 CET
+
+
+class Killed(BaseException):
+    """The process died (like SIGKILL): no handler in the code under test runs."""
+
+
+class RecordingPoster:
+    """Stands in for Slack: keeps messages with their run keys, can fail on demand."""
+
+    def __init__(self) -> None:
+        self.headlines: list[tuple[str, str, bool]] = []  # (channel, run_key, late)
+        self.replies: list[tuple[str, str, str]] = []  # (thread_ts, run_key, initiative)
+        self.nudges: list[tuple[str, str]] = []
+        self.fail_replies = 0
+        self.die_after_headline = False
+        self.lock = threading.Lock()
+
+    def find_digest(self, channel, run_key, since):
+        return next((f"ts-{i}" for i, h in enumerate(self.headlines) if h[1] == run_key), None)
+
+    def post_headline(self, channel, review, run_key, late):
+        with self.lock:
+            self.headlines.append((channel, run_key, late))
+        if self.die_after_headline:
+            raise Killed
+        return f"ts-{len(self.headlines) - 1}"
+
+    def has_reply(self, channel, thread_ts, run_key, part):
+        return (thread_ts, run_key, part) in self.replies
+
+    def post_initiative(self, channel, thread_ts, initiative, run_key):
+        if self.fail_replies:
+            self.fail_replies -= 1
+            self.replies.append((thread_ts, run_key, initiative.key))  # posted, then crashed
+            raise ConnectionError("connection reset while reading the response")
+        self.replies.append((thread_ts, run_key, initiative.key))
+
+    def nudge(self, user, text):
+        self.nudges.append((user, text))
+
+
+@pytest.fixture
+def sessions(engine):
+    sessions = session_factory(engine)
+    ctx = Context(Actor("T1", "eve"), sessions, now=lambda: FIRE - timedelta(days=3))
+    for text in (
+        'define fleet "Fleet update" channel=#fleet po=@ana eng=@ben tz=Europe/Berlin '
+        "anchor=2026-11-16 sprint=7d",
+        'metric add fleet deploy "Deploy time" unit=min direction=down baseline=40 '
+        "target=12 by=2027-03-31",
+        "record fleet.deploy 30 at=2026-11-14",
+        "schedule fleet retro=fri@15:00 lead=24h",
+    ):
+        reply = run(text, ctx)
+        assert not reply.error, reply.text
+    return sessions
+
+
+def runner(sessions, poster, worker="clock-1", **kwargs) -> DigestRunner:
+    return DigestRunner(sessions, poster, worker=worker, **kwargs)
+
+
+def test_a_due_digest_is_posted_once_and_later_ticks_do_nothing(sessions):
+    poster = RecordingPoster()
+    clock = runner(sessions, poster)
+    assert clock.tick(FIRE - timedelta(minutes=1)).posted == []
+    result = clock.tick(FIRE + timedelta(seconds=5))
+    assert result.posted == ["digest:1:sprint:2026-11-16"]
+    assert clock.tick(FIRE + timedelta(minutes=1)).posted == []
+    assert runner(sessions, poster, "clock-2").tick(FIRE + timedelta(minutes=2)).posted == []
+    assert poster.headlines == [("fleet", "digest:1:sprint:2026-11-16", False)]
+    assert [r[2] for r in poster.replies] == ["fleet"]
+    assert claim_state(sessions, "digest:1:sprint:2026-11-16").state == "done"
+
+
+def test_racing_clock_processes_post_one_digest(sessions):
+    poster = RecordingPoster()
+    barrier = threading.Barrier(4)
+
+    def tick(worker: str) -> None:
+        barrier.wait()
+        runner(sessions, poster, worker).tick(FIRE + timedelta(seconds=1))
+
+    threads = [threading.Thread(target=tick, args=(f"clock-{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(poster.headlines) == 1
+    assert len(poster.replies) == 1
+
+
+def test_a_crash_after_posting_is_resumed_without_a_duplicate(sessions):
+    poster = RecordingPoster()
+    poster.fail_replies = 1  # the thread reply reaches Slack, then the process loses it
+    clock = runner(sessions, poster)
+    assert clock.tick(FIRE).failed == ["digest:1:sprint:2026-11-16"]
+    assert claim_state(sessions, "digest:1:sprint:2026-11-16").state == "failed"
+    # Retried by another process once the retry delay has passed.
+    result = runner(sessions, poster, "clock-2").tick(FIRE + timedelta(minutes=3))
+    assert result.posted == ["digest:1:sprint:2026-11-16"]
+    assert len(poster.headlines) == 1
+    assert len(poster.replies) == 1
+
+
+def test_a_claimer_that_died_is_taken_over_after_its_lease(sessions):
+    poster = RecordingPoster()
+    # A process claims, posts the headline, and dies before recording it.
+    poster.die_after_headline = True
+    with pytest.raises(Killed):
+        runner(sessions, poster, "clock-dead").tick(FIRE)
+    poster.die_after_headline = False
+    other = runner(sessions, poster, "clock-2")
+    assert other.tick(FIRE + timedelta(minutes=5)).posted == []  # the lease still holds
+    result = other.tick(FIRE + timedelta(minutes=11))
+    assert result.posted == ["digest:1:sprint:2026-11-16"]
+    assert len(poster.headlines) == 1  # found by its run key, not posted again
+    assert len(poster.replies) == 1
+    assert claim_state(sessions, "digest:1:sprint:2026-11-16").attempts == 2
+
+
+def test_a_digest_missed_during_downtime_posts_late_once_within_the_grace_window(sessions):
+    poster = RecordingPoster()
+    result = runner(sessions, poster).tick(FIRE + timedelta(hours=2))
+    assert result.posted == ["digest:1:sprint:2026-11-16"]
+    assert poster.headlines[0][2] is True  # marked late
+    assert runner(sessions, poster).tick(FIRE + timedelta(hours=3)).posted == []
+
+
+def test_older_misses_are_recorded_not_posted(sessions):
+    poster = RecordingPoster()
+    result = runner(sessions, poster).tick(FIRE + GRACE + timedelta(minutes=1))
+    assert result.missed == ["digest:1:sprint:2026-11-16"]
+    assert poster.headlines == []
+    assert runner(sessions, poster).tick(FIRE + GRACE + timedelta(minutes=2)).missed == []
+    assert claim_state(sessions, "digest:1:sprint:2026-11-16").state == "missed"
+
+
+def test_a_draft_not_agreed_by_sprint_start_nudges_its_owners_once(sessions):
+    poster = RecordingPoster()
+    sprint_start = datetime(2026, 11, 22, 23, tzinfo=UTC)  # Mon Nov 23 00:00 Berlin
+    runner(sessions, poster).tick(sprint_start + timedelta(minutes=1))
+    runner(sessions, poster, "clock-2").tick(sprint_start + timedelta(minutes=2))
+    assert sorted(user for user, _ in poster.nudges) == ["ana", "ben"]
+    assert "/outcome agree fleet" in poster.nudges[0][1]
+
+
+def test_switching_a_schedule_off_stops_its_digests(sessions):
+    ctx = Context(Actor("T1", "eve"), sessions, now=lambda: FIRE)
+    reply = run("schedule fleet off=sprint", ctx)
+    assert "(off)" in reply.text
+    poster = RecordingPoster()
+    assert runner(sessions, poster).tick(FIRE + timedelta(seconds=5)).posted == []
+    assert "Digests:" in run("list", ctx).text
