@@ -33,6 +33,7 @@ from bot.services import (
     define_metric,
     find_initiative,
     find_metric,
+    get_initiative,
     list_initiatives,
     missing_signoffs,
     record_value,
@@ -118,9 +119,7 @@ def _default_anchor(now: datetime, zone: str) -> date:
 @_execute.register
 def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
     fields = dict(command.fields)
-    existing = session.query(Initiative.id).filter_by(
-        workspace=ctx.actor.workspace, key=command.key).first()
-    if existing is None:
+    if get_initiative(session, ctx.actor.workspace, command.key) is None:
         fields.setdefault("timezone", ctx.default_timezone)
         fields.setdefault("sprint_days", ctx.default_sprint_days)
         fields.setdefault("fiscal_year_start_month", ctx.default_fiscal_year_start)
@@ -372,19 +371,18 @@ def _history(command: g.History, session: Session, ctx: Context) -> Reply:
 
 
 def _diff_text(before: dict | None, after: dict | None) -> str:
-    if not before and not after:
-        return ""
-    before, after = before or {}, after or {}
-    parts = [
-        f"{name}: {before.get(name, '–')} → {after.get(name, '–')}"
-        for name in after
-        if name not in {"key"} and before.get(name) != after.get(name) and before
-    ]
+    """' deploy: target_value: 12.0 → 10.0' for a change, ' (label)' for a creation."""
+    after = after or {}
     if not before:
         label = after.get("key") or after.get("role") or after.get("name")
         return f" ({label})" if label else ""
+    changes = "; ".join(
+        f"{name}: {before.get(name, '–')} → {value}"
+        for name, value in after.items()
+        if name != "key" and before.get(name) != value
+    )
     prefix = f" {after['key']}" if "key" in after else ""
-    return prefix + (": " + "; ".join(parts) if parts else "")
+    return prefix + (f": {changes}" if changes else "")
 
 
 @_execute.register

@@ -17,12 +17,19 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.models import Initiative, Origin
+from bot.models import Origin
 from bot.periods import PeriodSpec
 from bot.review import Review
 from bot.review_builder import build_review
 from bot.samples import store_readings
-from bot.services import Actor, agree, define_initiative, define_metric, list_initiatives
+from bot.services import (
+    Actor,
+    agree,
+    define_initiative,
+    define_metric,
+    get_initiative,
+    list_initiatives,
+)
 from metrics.registry import get_source
 
 HISTORY_DAYS = 120
@@ -156,8 +163,7 @@ def _ensure_initiative(session: Session, workspace: str, spec: dict[str, Any],
                        created: datetime) -> bool:
     """Create the initiative once; an existing one is left exactly as it is."""
     actor = Actor(workspace, "outcome-demo")
-    existing = session.query(Initiative).filter_by(workspace=workspace, key=spec["key"]).first()
-    if existing is not None:
+    if get_initiative(session, workspace, spec["key"]) is not None:
         return False
     define_initiative(session, actor, spec["key"], spec["fields"])
     for key, fields, source in spec["metrics"]:

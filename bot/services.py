@@ -103,11 +103,15 @@ def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
     return True
 
 
-def find_initiative(session: Session, workspace: str, key: str) -> Initiative:
-    """The initiative ``key`` in ``workspace``, or NotFound listing the known keys."""
-    initiative = session.scalar(
+def get_initiative(session: Session, workspace: str, key: str) -> Initiative | None:
+    return session.scalar(
         select(Initiative).where(Initiative.workspace == workspace, Initiative.key == key)
     )
+
+
+def find_initiative(session: Session, workspace: str, key: str) -> Initiative:
+    """The initiative ``key`` in ``workspace``, or NotFound listing the known keys."""
+    initiative = get_initiative(session, workspace, key)
     if initiative is None:
         known = session.scalars(
             select(Initiative.key).where(Initiative.workspace == workspace).order_by(
@@ -143,9 +147,7 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
     unknown = set(fields) - set(INITIATIVE_CRITERIA) - set(INITIATIVE_SETTINGS)
     if unknown:
         raise UsageError(f"Unknown initiative field(s): {', '.join(sorted(unknown))}.")
-    existing = session.scalar(
-        select(Initiative).where(Initiative.workspace == actor.workspace, Initiative.key == key)
-    )
+    existing = get_initiative(session, actor.workspace, key)
     if existing is None:
         if not fields.get("name"):
             raise UsageError(f"A new initiative needs a name: define {key} \"<name>\" ...")
