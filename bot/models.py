@@ -146,6 +146,9 @@ class Metric(Base):
     source_kind: Mapped[str] = mapped_column(String(32), default="manual")
     source_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A limit the latest value must never cross (e.g. error rate at most 2 %), on the bad
+    # side of ``direction``; `outcome check` fails when it is crossed. None: no guard rail.
+    guard_rail: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     initiative: Mapped[Initiative] = relationship(back_populates="metrics")
 
@@ -168,6 +171,18 @@ class Sample(Base):
     origin: Mapped[str] = mapped_column(String(16), default=Origin.MANUAL.value)
     recorded_by: Mapped[str] = mapped_column(String(64), default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetricSegment(Base):
+    """Each (metric, segment) that has samples: lets a review find every series of many
+    metrics without scanning their samples."""
+
+    __tablename__ = "metric_segments"
+
+    metric_id: Mapped[int] = mapped_column(
+        ForeignKey("metrics.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
 class Signoff(Base):

@@ -9,14 +9,7 @@ from sqlalchemy.orm import Session
 from bot.models import Initiative, Metric
 from bot.periods import Cadence, Period, PeriodSpec, resolve
 from bot.review import InitiativeReview, MetricDefinition, MetricReview, Review, evaluate_metric
-from bot.samples import (
-    Point,
-    earliest,
-    first_after,
-    latest_at_or_before,
-    segments_of,
-    series,
-)
+from bot.samples import Boundaries, Point, boundaries, series
 from bot.services import list_initiatives
 
 MAX_CHART_POINTS = 600
@@ -57,16 +50,19 @@ def _thin(points: list[Point], limit: int = MAX_CHART_POINTS) -> list[Point]:
 
 
 def review_metric(session: Session, metric: Metric, period: Period, now: datetime,
-                  *, with_history: bool = True) -> MetricReview:
-    """Before → after, status and movement of one metric over ``period``."""
+                  *, with_history: bool = True,
+                  points: dict[tuple[int, str], Boundaries] | None = None) -> MetricReview:
+    """Before → after, status and movement of one metric over ``period``.
+
+    ``points`` are the boundary points already read for many metrics at once.
+    """
     end = period.clipped_end(now)
-    before: dict[str, Point | None] = {}
-    after: dict[str, Point | None] = {}
-    for segment in segments_of(session, metric.id) or [""]:
-        before[segment] = latest_at_or_before(session, metric.id, segment, period.start) or (
-            first_after(session, metric.id, segment, period.start, end)
-        )
-        after[segment] = latest_at_or_before(session, metric.id, segment, end)
+    if points is None:
+        points = boundaries(session, [metric.id], period.start, end)
+    series_points = {seg: b for (mid, seg), b in points.items() if mid == metric.id}
+    before = {seg: b.before or b.first_in_period for seg, b in series_points.items()}
+    after = {seg: b.after for seg, b in series_points.items()}
+    total = series_points.get("")
     history = None
     if with_history:
         lookback = max(period.end - period.start, timedelta(days=14))
@@ -75,9 +71,9 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
         definition_of(metric),
         period=period,
         now=now,
-        before=before,
-        after=after,
-        first_sample=earliest(session, metric.id),
+        before=before or {"": None},
+        after=after or {"": None},
+        first_sample=total.earliest if total else None,
         history=history,
     )
 
@@ -87,8 +83,10 @@ def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec
                       period_at: datetime | None = None) -> InitiativeReview:
     """Review one initiative; the period is resolved at ``period_at`` (default ``now``)."""
     period = resolve(spec, cadence_of(initiative), period_at or now)
+    points = boundaries(session, [m.id for m in initiative.metrics], period.start,
+                        period.clipped_end(now))
     metrics = tuple(
-        review_metric(session, metric, period, now, with_history=with_history)
+        review_metric(session, metric, period, now, with_history=with_history, points=points)
         for metric in initiative.metrics
     )
     return InitiativeReview(

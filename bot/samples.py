@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from bot.models import Sample, utcnow
+from bot.models import MetricSegment, Sample, utcnow
 
 MAX_SEGMENT_LENGTH = 128
 
@@ -60,6 +60,13 @@ def store_readings(
         }
         for reading in readings
     ]
+    segments = {row["segment"] for row in rows}
+    if segments:
+        session.execute(
+            insert(MetricSegment)
+            .values([{"metric_id": metric_id, "segment": segment} for segment in segments])
+            .on_conflict_do_nothing(index_elements=["metric_id", "segment"])
+        )
     inserted = 0
     for offset in range(0, len(rows), batch_size):
         batch = rows[offset : offset + batch_size]
@@ -74,12 +81,58 @@ def store_readings(
     return inserted
 
 
-def segments_of(session: Session, metric_id: int) -> list[str]:
-    """Distinct segments recorded for a metric, the total ('') first when present."""
-    rows = session.scalars(
-        select(Sample.segment).where(Sample.metric_id == metric_id).distinct()
-    ).all()
-    return sorted(rows, key=lambda s: (s != "", s))
+@dataclass(frozen=True)
+class Boundaries:
+    """The points of one series that a review needs."""
+
+    before: Point | None  # latest at or before the period start
+    after: Point | None  # latest at or before the period end
+    first_in_period: Point | None  # first after the start, by the end
+    earliest: Point | None  # the first point ever
+
+
+def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
+               end: datetime) -> dict[tuple[int, str], Boundaries]:
+    """Boundary points of every series of ``metric_ids``, in one statement.
+
+    Each lookup is an index probe on (metric_id, segment, observed_at), so the cost grows
+    with the number of series, not the number of samples.
+    """
+    if not metric_ids:
+        return {}
+    series_ = MetricSegment
+
+    def probe(condition, ascending: bool):
+        inner = aliased(Sample)
+        order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
+        return (
+            select(inner.id)
+            .where(inner.metric_id == series_.metric_id, inner.segment == series_.segment,
+                   *condition(inner))
+            .order_by(order)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    before, after, first, earliest_ = (aliased(Sample) for _ in range(4))
+    statement = (
+        select(series_.metric_id, series_.segment,
+               before.observed_at, before.value, after.observed_at, after.value,
+               first.observed_at, first.value, earliest_.observed_at, earliest_.value)
+        .select_from(series_)
+        .outerjoin(before, before.id == probe(lambda s: [s.observed_at <= start], False))
+        .outerjoin(after, after.id == probe(lambda s: [s.observed_at <= end], False))
+        .outerjoin(first, first.id == probe(
+            lambda s: [s.observed_at > start, s.observed_at <= end], True))
+        .outerjoin(earliest_, earliest_.id == probe(lambda s: [], True))
+        .where(series_.metric_id.in_(list(metric_ids)))
+    )
+    found = {}
+    for row in session.execute(statement):
+        points = [Point(row[i], row[i + 1]) if row[i] is not None else None
+                  for i in range(2, 10, 2)]
+        found[(row[0], row[1])] = Boundaries(*points)
+    return found
 
 
 def latest_at_or_before(

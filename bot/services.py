@@ -42,6 +42,7 @@ INITIATIVE_SETTINGS = (
 METRIC_FIELDS = (
     "name", "question", "unit", "direction", "baseline_value", "baseline_at", "target_value",
     "target_date", "noise", "stale_after_seconds", "source_kind", "source_config",
+    "guard_rail",
 )
 
 

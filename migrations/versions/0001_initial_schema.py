@@ -164,9 +164,22 @@ def upgrade() -> None:
             name=op.f("uq_samples_metric_id_segment_observed_at"),
         ),
     )
+    op.create_table(
+        "metric_segments",
+        sa.Column("metric_id", sa.Integer(), nullable=False),
+        sa.Column("segment", sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["metric_id"],
+            ["metrics.id"],
+            name=op.f("fk_metric_segments_metric_id_metrics"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("metric_id", "segment", name=op.f("pk_metric_segments")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("metric_segments")
 
     op.drop_table("samples")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
