@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -135,48 +135,6 @@ def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
     return found
 
 
-def latest_at_or_before(
-    session: Session, metric_id: int, segment: str, instant: datetime
-) -> Point | None:
-    row = session.execute(
-        select(Sample.observed_at, Sample.value)
-        .where(
-            Sample.metric_id == metric_id,
-            Sample.segment == segment,
-            Sample.observed_at <= instant,
-        )
-        .order_by(Sample.observed_at.desc())
-        .limit(1)
-    ).first()
-    return Point(row[0], row[1]) if row else None
-
-
-def first_after(session: Session, metric_id: int, segment: str, instant: datetime,
-                until: datetime) -> Point | None:
-    row = session.execute(
-        select(Sample.observed_at, Sample.value)
-        .where(
-            Sample.metric_id == metric_id,
-            Sample.segment == segment,
-            Sample.observed_at > instant,
-            Sample.observed_at <= until,
-        )
-        .order_by(Sample.observed_at.asc())
-        .limit(1)
-    ).first()
-    return Point(row[0], row[1]) if row else None
-
-
-def earliest(session: Session, metric_id: int) -> Point | None:
-    row = session.execute(
-        select(Sample.observed_at, Sample.value)
-        .where(Sample.metric_id == metric_id, Sample.segment == "")
-        .order_by(Sample.observed_at.asc())
-        .limit(1)
-    ).first()
-    return Point(row[0], row[1]) if row else None
-
-
 def series(
     session: Session, metric_id: int, segment: str, start: datetime, end: datetime
 ) -> list[Point]:
@@ -201,9 +159,3 @@ def recent_samples(session: Session, metric_id: int, limit: int = 20) -> Sequenc
         .order_by(Sample.observed_at.desc(), Sample.segment)
         .limit(limit)
     ).all()
-
-
-def count_samples(session: Session, metric_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Sample).where(Sample.metric_id == metric_id)
-    ) or 0
