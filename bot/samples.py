@@ -67,17 +67,18 @@ def store_readings(
             .values([{"metric_id": metric_id, "segment": segment} for segment in segments])
             .on_conflict_do_nothing(index_elements=["metric_id", "segment"])
         )
+    table = Sample.__table__
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
+        .returning(table.c.id)
+    )
     inserted = 0
     for offset in range(0, len(rows), batch_size):
-        batch = rows[offset : offset + batch_size]
-        statement = (
-            insert(Sample)
-            .values(batch)
-            .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
-            .returning(Sample.id)
-        )
-        # RETURNING counts the new rows on every driver; rowcount is -1 on some.
-        inserted += len(session.execute(statement).all())
+        # One compiled statement run over the batch; RETURNING counts only the new rows
+        # on every driver (psycopg reports rowcount -1 for ON CONFLICT DO NOTHING).
+        result = session.connection().execute(statement, rows[offset : offset + batch_size])
+        inserted += len(result.all())
     return inserted
 
 
