@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import grammar as g  # noqa: E402
-from bot.commands import Context, execute  # noqa: E402
-from bot.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
-from bot.periods import PeriodSpec  # noqa: E402
-from bot.samples import Reading, store_readings  # noqa: E402
-from bot.services import (  # noqa: E402
+from bot import grammar as g
+from bot.commands import Context, execute
+from bot.db import make_engine, session_factory, transaction, upgrade
+from bot.periods import PeriodSpec
+from bot.samples import Reading, store_readings
+from bot.services import (
     Actor,
     define_initiative,
     define_metric,
