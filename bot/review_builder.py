@@ -51,7 +51,7 @@ def _thin(points: list[Point], limit: int = MAX_CHART_POINTS) -> list[Point]:
 
 def review_metric(session: Session, metric: Metric, period: Period, now: datetime,
                   *, with_history: bool = True,
-                  points: dict[tuple[int, str], Boundaries] | None = None) -> MetricReview:
+                  points: dict[int, dict[str, Boundaries]] | None = None) -> MetricReview:
     """Before → after, status and movement of one metric over ``period``.
 
     ``points`` are the boundary points already read for many metrics at once.
@@ -59,7 +59,7 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
     end = period.clipped_end(now)
     if points is None:
         points = boundaries(session, [metric.id], period.start, end)
-    series_points = {seg: b for (mid, seg), b in points.items() if mid == metric.id}
+    series_points = points.get(metric.id, {})
     before = {seg: b.before or b.first_in_period for seg, b in series_points.items()}
     after = {seg: b.after for seg, b in series_points.items()}
     total = series_points.get("")

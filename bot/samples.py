@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.models import MetricSegment, Sample, utcnow
+from bot.models import MetricSegment, Sample, UTCDateTime, utcnow
 
 MAX_SEGMENT_LENGTH = 128
 
@@ -92,47 +93,55 @@ class Boundaries:
     earliest: Point | None  # the first point ever
 
 
-def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
-               end: datetime) -> dict[tuple[int, str], Boundaries]:
-    """Boundary points of every series of ``metric_ids``, in one statement.
-
-    Each lookup is an index probe on (metric_id, segment, observed_at), so the cost grows
-    with the number of series, not the number of samples.
-    """
-    if not metric_ids:
-        return {}
-    series_ = MetricSegment
-
-    def probe(condition, ascending: bool):
-        inner = aliased(Sample)
-        order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
-        return (
-            select(inner.id)
-            .where(inner.metric_id == series_.metric_id, inner.segment == series_.segment,
-                   *condition(inner))
-            .order_by(order)
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    before, after, first, earliest_ = (aliased(Sample) for _ in range(4))
-    statement = (
-        select(series_.metric_id, series_.segment,
-               before.observed_at, before.value, after.observed_at, after.value,
-               first.observed_at, first.value, earliest_.observed_at, earliest_.value)
-        .select_from(series_)
-        .outerjoin(before, before.id == probe(lambda s: [s.observed_at <= start], False))
-        .outerjoin(after, after.id == probe(lambda s: [s.observed_at <= end], False))
-        .outerjoin(first, first.id == probe(
-            lambda s: [s.observed_at > start, s.observed_at <= end], True))
-        .outerjoin(earliest_, earliest_.id == probe(lambda s: [], True))
-        .where(series_.metric_id.in_(list(metric_ids)))
+def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> Any:
+    """The id of the first sample of the outer series (by time) meeting ``condition``."""
+    inner = aliased(Sample)
+    order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
+    return (
+        select(inner.id)
+        .where(inner.metric_id == MetricSegment.metric_id,
+               inner.segment == MetricSegment.segment, *condition(inner))
+        .order_by(order)
+        .limit(1)
+        .scalar_subquery()
     )
-    found = {}
-    for row in session.execute(statement):
+
+
+def _boundaries_statement() -> Any:
+    start, end = bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+    before, after, first, earliest = (aliased(Sample) for _ in range(4))
+    return (
+        select(MetricSegment.metric_id, MetricSegment.segment,
+               before.observed_at, before.value, after.observed_at, after.value,
+               first.observed_at, first.value, earliest.observed_at, earliest.value)
+        .select_from(MetricSegment)
+        .outerjoin(before, before.id == _probe(lambda s: [s.observed_at <= start], False))
+        .outerjoin(after, after.id == _probe(lambda s: [s.observed_at <= end], False))
+        .outerjoin(first, first.id == _probe(
+            lambda s: [s.observed_at > start, s.observed_at <= end], True))
+        .outerjoin(earliest, earliest.id == _probe(lambda s: [], True))
+        .where(MetricSegment.metric_id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_BOUNDARIES = _boundaries_statement()
+
+
+def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
+               end: datetime) -> dict[int, dict[str, Boundaries]]:
+    """Boundary points of every series of ``metric_ids``, by metric and segment.
+
+    One statement: each lookup is an index probe on (metric_id, segment, observed_at), so
+    the cost grows with the number of series, not the number of samples.
+    """
+    found: dict[int, dict[str, Boundaries]] = {}
+    if not metric_ids:
+        return found
+    rows = session.execute(_BOUNDARIES, {"start": start, "end": end, "ids": list(metric_ids)})
+    for row in rows:
         points = [Point(row[i], row[i + 1]) if row[i] is not None else None
                   for i in range(2, 10, 2)]
-        found[(row[0], row[1])] = Boundaries(*points)
+        found.setdefault(row[0], {})[row[1]] = Boundaries(*points)
     return found
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotFound, UsageError
 from bot.models import (
@@ -135,7 +135,8 @@ def find_metric(initiative: Initiative, key: str) -> Metric:
 
 def list_initiatives(session: Session, workspace: str, *,
                      include_archived: bool = False) -> list[Initiative]:
-    query = select(Initiative).where(Initiative.workspace == workspace)
+    query = select(Initiative).where(Initiative.workspace == workspace).options(
+        selectinload(Initiative.metrics))
     if not include_archived:
         query = query.where(Initiative.status != InitiativeStatus.ARCHIVED)
     return list(session.scalars(query.order_by(Initiative.key)).all())
