@@ -60,7 +60,7 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
     if points is None:
         points = boundaries(session, [metric.id], period.start, end)
     series_points = points.get(metric.id, {})
-    before = {seg: b.before or b.first_in_period for seg, b in series_points.items()}
+    before = {seg: b.opening(end) for seg, b in series_points.items()}
     after = {seg: b.after for seg, b in series_points.items()}
     total = series_points.get("")
     history = None

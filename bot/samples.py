@@ -89,8 +89,18 @@ class Boundaries:
 
     before: Point | None  # latest at or before the period start
     after: Point | None  # latest at or before the period end
-    first_in_period: Point | None  # first after the start, by the end
     earliest: Point | None  # the first point ever
+
+    def opening(self, end: datetime) -> Point | None:
+        """The value at the period start: ``before``, or else the first one in the period.
+
+        Without a point at or before the start, the earliest point is after it.
+        """
+        if self.before is not None:
+            return self.before
+        if self.earliest is not None and self.earliest.at <= end:
+            return self.earliest
+        return None
 
 
 def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> Any:
@@ -109,16 +119,14 @@ def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> A
 
 def _boundaries_statement() -> Any:
     start, end = bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
-    before, after, first, earliest = (aliased(Sample) for _ in range(4))
+    before, after, earliest = (aliased(Sample) for _ in range(3))
     return (
         select(MetricSegment.metric_id, MetricSegment.segment,
                before.observed_at, before.value, after.observed_at, after.value,
-               first.observed_at, first.value, earliest.observed_at, earliest.value)
+               earliest.observed_at, earliest.value)
         .select_from(MetricSegment)
         .outerjoin(before, before.id == _probe(lambda s: [s.observed_at <= start], False))
         .outerjoin(after, after.id == _probe(lambda s: [s.observed_at <= end], False))
-        .outerjoin(first, first.id == _probe(
-            lambda s: [s.observed_at > start, s.observed_at <= end], True))
         .outerjoin(earliest, earliest.id == _probe(lambda s: [], True))
         .where(MetricSegment.metric_id.in_(bindparam("ids", expanding=True)))
     )
@@ -140,7 +148,7 @@ def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
     rows = session.execute(_BOUNDARIES, {"start": start, "end": end, "ids": list(metric_ids)})
     for row in rows:
         points = [Point(row[i], row[i + 1]) if row[i] is not None else None
-                  for i in range(2, 10, 2)]
+                  for i in range(2, 8, 2)]
         found.setdefault(row[0], {})[row[1]] = Boundaries(*points)
     return found
 
