@@ -24,7 +24,7 @@ from bot.questions import parse_question, question_help
 from bot.services import Actor
 from bot.settings import SETTINGS, Settings, load_settings
 
-LOCAL_VERBS = {"demo", "db", "ask", "settings"}
+LOCAL_VERBS = {"demo", "db", "ask", "settings", "apply", "check", "export"}
 
 
 def _print_reply(reply: Reply, *, color: bool) -> int:
@@ -128,6 +128,109 @@ def _settings_help() -> int:
     return 0
 
 
+def _apply(args: list[str], settings: Settings) -> int:
+    from bot import criteria
+
+    parser = argparse.ArgumentParser(
+        prog="outcome apply",
+        description="Create or update initiatives, metrics and schedules from a criteria "
+                    "YAML file. Changes to agreed criteria reopen them, as in Slack.")
+    parser.add_argument("file", nargs="?", help="the criteria file, or - for stdin")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would change and write nothing")
+    parser.add_argument("--print-schema", action="store_true",
+                        help="print the file's JSON Schema (for editors) and exit")
+    options = parser.parse_args(args)
+    if options.print_schema:
+        print(criteria.schema_text(), end="")
+        return 0
+    if not options.file:
+        raise UsageError("Name the criteria file.", "outcome apply <file.yaml> [--dry-run]")
+    try:
+        text = (sys.stdin.read() if options.file == "-"
+                else Path(options.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+        raise UsageError(f"Cannot read {options.file}: {reason}.") from None
+    document = criteria.load(text, "<stdin>" if options.file == "-" else options.file)
+    engine = _engine(settings)
+    result = criteria.apply(
+        db.session_factory(engine), Actor(settings.outcome_workspace, settings.cli_user),
+        document, now=datetime.now(UTC), dry_run=options.dry_run,
+        defaults=criteria.Defaults(settings.outcome_timezone, settings.outcome_sprint_days,
+                                   settings.outcome_fiscal_year_start))
+    print(result.text())
+    return 0
+
+
+def _check(args: list[str], settings: Settings) -> int:
+    """Exit 0 when every agreed threshold holds, 1 when one does not or data is missing,
+    2 when the check itself could not run."""
+    from bot import fitness
+
+    parser = argparse.ArgumentParser(
+        prog="outcome check",
+        description="Fitness functions: judge each metric's latest value against its "
+                    "agreed target or guard rail.")
+    parser.add_argument("--initiative", "-i", action="append", metavar="KEY",
+                        help="check only this initiative (repeatable)")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also enforce initiatives whose criteria are not agreed yet")
+    parser.add_argument("--now", help="pretend the current time is this ISO date-time")
+    options = parser.parse_args(args)
+    try:
+        now = _parse_now(options.now)
+        engine = _engine(settings)
+        with db.transaction(db.session_factory(engine)) as session:
+            report = fitness.check(session, settings.outcome_workspace, now,
+                                   initiatives=options.initiative,
+                                   include_drafts=options.drafts)
+        if options.junit:
+            junit = Path(options.junit)
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            junit.write_bytes(fitness.junit_xml(report))
+    except OSError as exc:
+        print(f"Cannot write {options.junit}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except OutcomeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(fitness.report_text(report))
+    return report.exit_code
+
+
+def _export(args: list[str], settings: Settings) -> int:
+    parser = argparse.ArgumentParser(
+        prog="outcome export",
+        description="Export an initiative (or all) as arc42 Markdown, CSV samples or "
+                    "criteria YAML.")
+    parser.add_argument("words", nargs="+", metavar="INITIATIVE",
+                        help="the initiative key, or all (grammar options such as "
+                             "format=csv work too)")
+    parser.add_argument("--format", "-f", choices=("arc42", "csv", "yaml"), default=None,
+                        help="default: arc42")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write here instead of stdout")
+    options = parser.parse_args(args)
+    text = f"export {_join(options.words)}"
+    if options.format:
+        text += f" format={options.format}"
+    reply = run(text, _context(settings, _engine(settings)))
+    if reply.error or reply.attachment is None:
+        return _print_reply(reply, color=False)
+    if options.output in (None, "-"):
+        sys.stdout.buffer.write(reply.attachment.content)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(options.output).write_bytes(reply.attachment.content)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {options.output}: {exc.strerror}.") from None
+    print(f"Wrote {options.output} ({len(reply.attachment.content):,} bytes).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `outcome` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -136,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         print(help_text(prefix="outcome"))
         print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
               "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
-              "  outcome settings")
+              "  outcome settings\n"
+              "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
+              "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
+              "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
         return 0
     try:
         settings = load_settings()
@@ -149,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(argv[1:], settings)
         if verb == "settings":
             return _settings_help()
+        if verb in ("apply", "check", "export"):
+            return {"apply": _apply, "check": _check, "export": _export}[verb](argv[1:],
+                                                                          settings)
         ctx = _context(settings, _engine(settings))
         return _print_reply(run(_join(argv), ctx), color=sys.stdout.isatty())
     except UsageError as exc:

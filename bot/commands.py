@@ -390,3 +390,23 @@ def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
     initiative = archive(session, ctx.actor, command.initiative)
     return Reply(f"Archived {initiative.key}; its criteria and history are kept.",
                  public=True)
+
+
+@_execute.register
+def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
+    # Imported here: exports pull in jinja2, PyYAML and jsonschema, which no other
+    # command needs, so every other command starts faster without them.
+    from bot.export import FORMAT_TITLES, export_initiatives
+
+    if command.initiative is None:
+        initiatives = list_initiatives(session, ctx.actor.workspace)
+        if not initiatives:
+            return Reply(f"No initiatives to export yet. Start with: {ctx.prefix} define "
+                         "<key> \"<name>\"")
+    else:
+        initiatives = [find_initiative(session, ctx.actor.workspace, command.initiative)]
+    exported = export_initiatives(session, initiatives, command.format, ctx.now(),
+                                  label=command.initiative or "outcomes")
+    what = command.initiative or f"{len(initiatives)} initiative(s)"
+    return Reply(f"Exported {what} as {FORMAT_TITLES[command.format]}: {exported.filename}.",
+                 attachment=Attachment(exported.filename, exported.content, exported.title))

@@ -62,6 +62,9 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("history", "history <initiative>[.<metric>]",
                     "audit log of an initiative, or recent values of a metric"),
         CommandSpec("archive", "archive <initiative>", "archive an initiative"),
+        CommandSpec("export", "export <initiative>|all [format=arc42|csv|yaml]",
+                    "export criteria as arc42 sections 1 and 10 (Markdown), values as CSV, "
+                    "or criteria as YAML for `outcome apply`"),
         CommandSpec("help", "help [<command>]", "this help"),
     )
 }
@@ -148,8 +151,16 @@ class Archive:
     initiative: str
 
 
+@dataclass(frozen=True)
+class Export:
+    """Export one initiative (``None``: all of them) as arc42 Markdown, CSV or YAML."""
+
+    initiative: str | None
+    format: str = "arc42"
+
+
 Command = (Help | Define | MetricAdd | Agree | ListInitiatives | Show | Record | ReviewCommand
-           | Moved | MissingData | Schedule | History | Archive)
+           | Moved | MissingData | Schedule | History | Archive | Export)
 
 
 # ---------------------------------------------------------------------------- value parsers
@@ -592,6 +603,25 @@ def _parse_help(args: list[str], usage: str) -> Command:
     return Help(topic)
 
 
+EXPORT_FORMATS = ("arc42", "csv", "yaml")
+
+
+def parse_export_format(text: str, name: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in EXPORT_FORMATS:
+        raise UsageError(f"{name} must be arc42, csv or yaml (got {text!r}).")
+    return lowered
+
+
+def _parse_export(args: list[str], usage: str) -> Command:
+    positionals, pairs = _split_options(args)
+    _expect(positionals, 1, usage, "the initiative key (or all)")
+    fields = _parse_options(pairs, {"format": Option("format", parse_export_format)}, usage)
+    target = positionals[0].lower()
+    initiative = None if target == "all" else _key(target, "initiative", usage)
+    return Export(initiative, fields.get("format", "arc42"))
+
+
 PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "define": _parse_define,
     "metric": _parse_metric,
@@ -604,6 +634,7 @@ PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "schedule": _parse_schedule,
     "history": _parse_history,
     "archive": lambda a, u: _single_initiative(a, u, Archive),
+    "export": _parse_export,
     "help": _parse_help,
 }
 

@@ -1,0 +1,425 @@
+"""Criteria as code: YAML files validated with line numbers, applied through the services."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from sqlalchemy import func, select
+
+from bot import cli, criteria
+from bot.criteria import CriteriaInvalid
+from bot.db import session_factory, transaction
+from bot.demo import seed_demo
+from bot.models import AuditEvent, DigestSchedule, Initiative
+from bot.services import Actor, agree, archive, find_initiative, list_initiatives
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+EVE, ANA, BEN = Actor("T1", "eve"), Actor("T1", "ana"), Actor("T1", "ben")
+
+# Written the way `outcome export --format yaml` writes it, so it must come back unchanged.
+FILE = """\
+version: 1
+initiatives:
+- key: fleet
+  name: Fleet update
+  why: Fewer site visits for firmware updates.
+  who: Fleet operators; on-site technicians
+  how: Operators schedule updates remotely.
+  what: Staged rollout; automatic rollback
+  channel: fleet-reviews
+  owners:
+    product: ana
+    engineering: ben
+  schedule:
+    sprint_days: 14
+    sprint_anchor: '2026-11-16'
+    timezone: Europe/Berlin
+    fiscal_year_start_month: 4
+    digests:
+      retro: thu@15:00
+      lead: 24h
+      quarterly: 3d@09:00
+  metrics:
+  - key: deploy
+    name: Deploy time
+    question: How long does a fleet-wide rollout take?
+    unit: min
+    direction: down
+    baseline: 40.0
+    baseline_at: '2026-11-01'
+    target: 12.0
+    target_date: '2027-03-31'
+    guard_rail: 60.0
+    noise: 0.5
+    stale_after: 7d
+    source:
+      kind: manual
+      pipeline: deploy.yml
+      token: ${PIPELINE_TOKEN}
+  - key: errors
+    name: Failed updates
+    question: Do updates fail less often?
+    unit: '%'
+    direction: down
+    baseline: 3.0
+    baseline_at: '2026-11-01T08:30:00+00:00'
+    target: 1.0
+    target_date: null
+    guard_rail: null
+    noise: 0.0
+    stale_after: 36h
+    source:
+      kind: manual
+"""
+
+
+@pytest.fixture
+def sessions(engine):
+    return session_factory(engine)
+
+
+def apply(sessions, text: str, *, dry_run: bool = False, actor: Actor = EVE,
+          filename: str = "criteria.yaml") -> criteria.ApplyResult:
+    return criteria.apply(sessions, actor, criteria.load(text, filename), now=NOW,
+                          dry_run=dry_run)
+
+
+def audit_count(sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(CriteriaInvalid) as caught:
+        criteria.load(text)
+    return [p.format("criteria.yaml") for p in caught.value.problems]
+
+
+def test_a_file_creates_initiatives_metrics_and_digest_schedules(sessions):
+    result = apply(sessions, FILE)
+
+    assert [plan.created for plan in result.plans] == [True]
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        assert (fleet.status, fleet.revision, fleet.timezone) == ("draft", 1, "Europe/Berlin")
+        assert (fleet.product_owner, fleet.engineering_owner) == ("ana", "ben")
+        deploy, errors = fleet.metrics
+        assert (deploy.target_value, deploy.guard_rail, deploy.direction) == (12, 60, "down")
+        assert deploy.source_config == {"pipeline": "deploy.yml", "token": "${PIPELINE_TOKEN}"}
+        assert deploy.baseline_at == datetime(2026, 11, 1, tzinfo=UTC)
+        assert errors.stale_after_seconds == 36 * 3600
+        schedules = session.scalars(select(DigestSchedule).order_by(DigestSchedule.kind)).all()
+        assert [(s.kind, s.channel, s.scope) for s in schedules] == [
+            ("quarter", "fleet-reviews", "initiative:fleet"),
+            ("sprint", "fleet-reviews", "initiative:fleet"),
+        ]
+        assert (schedules[1].retro_weekday, schedules[1].local_time,
+                schedules[1].lead_minutes) == (3, "15:00", 24 * 60)
+
+
+def test_yaml_round_trips_through_the_database_unchanged(sessions):
+    apply(sessions, FILE)
+
+    with transaction(sessions) as session:
+        document = criteria.document_of(session, list_initiatives(session, "T1"))
+    assert document == criteria.parse_yaml(FILE, "criteria.yaml").data
+
+    exported = criteria.dump(document, ["exported for the test"])
+    assert exported.startswith("# exported for the test\n")
+    again = apply(sessions, exported, filename="exported.yaml")
+    assert not again.changed
+    assert "already matches" in again.text()
+
+
+def test_applying_the_same_file_twice_changes_and_audits_nothing(sessions):
+    apply(sessions, FILE)
+    events = audit_count(sessions)
+
+    result = apply(sessions, FILE)
+
+    assert not result.changed
+    assert audit_count(sessions) == events
+    assert result.text().splitlines()[0] == "= initiative fleet: unchanged"
+
+
+def test_changing_agreed_criteria_reopens_them_and_is_audited(sessions):
+    apply(sessions, FILE)
+    with transaction(sessions) as session:
+        agree(session, ANA, "fleet")
+        agree(session, BEN, "fleet")
+
+    result = apply(sessions, FILE.replace("target: 12.0", "target: 10.0"),
+                   actor=Actor("T1", "ci"))
+
+    assert result.plans[0].reopened_revision == 2
+    assert "~ target: 12 → 10" in result.text()
+    assert "reopens it as draft revision 2" in result.text()
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        assert (fleet.status, fleet.revision, fleet.agreed_at) == ("draft", 2, None)
+        events = session.scalars(select(AuditEvent).where(AuditEvent.actor == "ci")
+                                 .order_by(AuditEvent.id)).all()
+        assert [e.action for e in events] == ["metric changed", "reopened",
+                                              "applied criteria"]
+        assert (events[0].before["target_value"], events[0].after["target_value"]) == (12, 10)
+        assert events[2].after == {"file": "criteria.yaml", "changes": 1}
+
+
+def test_a_dry_run_shows_the_same_plan_and_writes_nothing(sessions):
+    apply(sessions, FILE)
+    with transaction(sessions) as session:
+        agree(session, ANA, "fleet")
+        agree(session, BEN, "fleet")
+    events = audit_count(sessions)
+    changed = (FILE.replace("target: 12.0", "target: 10.0")
+               .replace("why: Fewer site visits", "why: Far fewer site visits")
+               .replace("retro: thu@15:00", "retro: fri@10:00"))
+
+    result = apply(sessions, changed, dry_run=True)
+
+    text = result.text()
+    assert "~ initiative fleet" in text
+    assert '~ why: "Fewer site visits for firmware updates." → "Far fewer' in text
+    assert "~ target: 12 → 10" in text
+    assert "~ digests.retro: thu@15:00 → fri@10:00" in text
+    assert "reopens it as draft revision 2" in text
+    assert text.endswith("nothing was written.")
+    assert audit_count(sessions) == events
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        assert (fleet.status, fleet.revision) == ("agreed", 1)
+        assert fleet.metrics[0].target_value == 12
+
+
+def test_a_new_file_shows_every_field_it_creates(sessions):
+    text = apply(sessions, FILE, dry_run=True).text()
+
+    assert '+ initiative fleet: "Fleet update" (new, draft)' in text
+    assert "    + metric deploy" in text
+    assert "        + guard_rail: 60" in text
+    assert '        + source: {"pipeline": "deploy.yml", "token": "${PIPELINE_TOKEN}"}' in text
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Initiative)) == 0
+
+
+def test_changing_only_the_cadence_keeps_the_agreement(sessions):
+    apply(sessions, FILE)
+    with transaction(sessions) as session:
+        agree(session, ANA, "fleet")
+        agree(session, BEN, "fleet")
+
+    result = apply(sessions, FILE.replace("sprint_days: 14", "sprint_days: 7"))
+
+    assert result.plans[0].reopened_revision is None
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        assert (fleet.status, fleet.sprint_days) == ("agreed", 7)
+        sprint = session.scalar(select(DigestSchedule).where(DigestSchedule.kind == "sprint"))
+        assert sprint.sprint_days == 7
+
+
+def test_a_digest_turned_off_in_the_file_is_disabled_and_the_other_kept(sessions):
+    apply(sessions, FILE)
+
+    result = apply(sessions, FILE.replace("quarterly: 3d@09:00", "quarterly: off"))
+
+    assert "~ digests.quarterly: 3d@09:00 → off" in result.text()
+    with transaction(sessions) as session:
+        rows = {row.kind: row for row in session.scalars(select(DigestSchedule))}
+        assert not rows["quarter"].enabled
+        assert rows["sprint"].enabled and rows["sprint"].local_time == "15:00"
+
+
+def test_what_the_file_leaves_out_is_left_as_it_is(sessions):
+    apply(sessions, FILE)
+    partial = """\
+initiatives:
+- key: fleet
+  name: Fleet update
+  metrics:
+  - key: deploy
+    name: Deploy time
+    target: 12
+"""
+    result = apply(sessions, partial)
+
+    assert not result.changed
+    assert "Left as they are (not in the file): metric(s) errors of fleet." in result.text()
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        assert fleet.why == "Fewer site visits for firmware updates."
+        assert [m.key for m in fleet.metrics] == ["deploy", "errors"]
+
+
+def test_new_initiatives_get_the_default_cadence(sessions):
+    result = criteria.apply(
+        sessions, EVE,
+        criteria.load("initiatives:\n- key: solo\n  name: Solo\n"),
+        now=NOW, defaults=criteria.Defaults("America/New_York", 7, 2))
+
+    assert result.plans[0].created
+    with transaction(sessions) as session:
+        solo = find_initiative(session, "T1", "solo")
+        assert (solo.timezone, solo.sprint_days, solo.fiscal_year_start_month) == (
+            "America/New_York", 7, 2)
+        assert solo.sprint_anchor == date(2026, 11, 23)  # the Monday of NOW's week
+
+
+def test_errors_point_at_the_line_and_nothing_is_written(sessions):
+    broken = FILE.replace("target: 12.0", "target: twelve")
+
+    with pytest.raises(CriteriaInvalid) as caught:
+        apply(sessions, broken)
+
+    assert str(caught.value).splitlines() == [
+        "criteria.yaml:30: initiatives[0].metrics[0].target: must be a number "
+        "(got 'twelve')",
+        "1 problem; nothing was applied.",
+    ]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Initiative)) == 0
+
+
+def test_every_problem_is_reported_at_once_in_line_order():
+    broken = (FILE.replace("direction: down\n    baseline: 40.0",
+                           "direction: sideways\n    baseline: 40.0")
+              .replace("    unit: '%'\n", "    unit: '%'\n    untis: x\n")
+              .replace("fiscal_year_start_month: 4", "fiscal_year_start_month: 13"))
+
+    assert problems_of(broken) == [
+        "criteria.yaml:17: initiatives[0].schedule.fiscal_year_start_month: must be the "
+        "month the fiscal year starts in, 1 to 12 (got 13)",
+        "criteria.yaml:27: initiatives[0].metrics[0].direction: must be up (higher is "
+        "better) or down (lower is better) (got 'sideways')",
+        "criteria.yaml:43: initiatives[0].metrics[1].untis: unknown field; did you mean "
+        "`unit`?",
+    ]
+
+
+def test_rules_beyond_the_schema_also_name_the_line():
+    broken = (FILE.replace("timezone: Europe/Berlin", "timezone: Europe/Berln")
+              .replace("guard_rail: 60.0", "guard_rail: 10.0")
+              .replace("- key: errors", "- key: deploy")
+              .replace("retro: thu@15:00", "retro: thx@15:00"))
+
+    assert problems_of(broken) == [
+        "criteria.yaml:16: initiatives[0].schedule.timezone: 'Europe/Berln' is not an "
+        "IANA time zone; use e.g. Europe/Berlin",
+        "criteria.yaml:19: initiatives[0].schedule.digests.retro: retro must be a weekday "
+        "and time, e.g. retro=thu@15:00 (got 'thx@15:00').",
+        "criteria.yaml:32: initiatives[0].metrics[0].guard_rail: 10 is below the target 12: "
+        "with direction down the guard rail is an upper limit, at or above the target",
+        "criteria.yaml:39: initiatives[0].metrics[1].key: metric 'deploy' is already "
+        "defined at line 23",
+    ]
+
+
+def test_a_literal_credential_in_the_file_is_refused():
+    leaky = (FILE.replace("token: ${PIPELINE_TOKEN}", "token: ghp_abc123")
+             .replace("pipeline: deploy.yml", "url: https://ci:hunter2@ci.example/api"))
+
+    problems = problems_of(leaky)
+
+    assert [p.split(": ", 2)[:2] for p in problems] == [
+        ["criteria.yaml:37", "initiatives[0].metrics[0].source.url"],
+        ["criteria.yaml:38", "initiatives[0].metrics[0].source.token"],
+    ]
+    assert all("${PROMETHEUS_TOKEN}" in p for p in problems)
+    assert not any("hunter2" in p or "ghp_abc123" in p for p in problems)
+
+
+def test_an_unknown_source_kind_suggests_a_known_one():
+    problems = problems_of(FILE.replace("kind: manual\n      pipeline",
+                                        "kind: manul\n      pipeline"))
+
+    assert problems == ["criteria.yaml:36: initiatives[0].metrics[0].source.kind: unknown "
+                        "source kind 'manul'; did you mean manual?"]
+
+
+def test_yaml_syntax_errors_and_empty_files_name_the_line():
+    assert problems_of("initiatives:\n- key: a\n  name: [unclosed\n") == [
+        "criteria.yaml:4: this is not valid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+    assert problems_of("") == [
+        "criteria.yaml:1: the file is empty; it needs an `initiatives:` list"]
+    assert problems_of("initiatives:\n- key: a\n  name: A\n  name: B\n") == [
+        "criteria.yaml:4: initiatives[0].name: is given twice; keep one"]
+
+
+def test_an_archived_initiative_in_the_file_stops_the_whole_apply(sessions):
+    apply(sessions, FILE)
+    with transaction(sessions) as session:
+        archive(session, EVE, "fleet")
+    text = ("initiatives:\n- key: aaa\n  name: First\n"
+            "- key: fleet\n  name: Fleet renamed\n")
+
+    with pytest.raises(CriteriaInvalid) as caught:
+        apply(sessions, text)
+
+    assert str(caught.value).splitlines()[0] == (
+        "criteria.yaml:4: initiatives[1]: Initiative 'fleet' is archived; archived criteria "
+        "cannot change.")
+    with sessions() as session:
+        assert session.scalar(select(Initiative).where(Initiative.key == "aaa")) is None
+
+
+def test_the_schema_is_valid_and_accepts_what_export_writes(sessions):
+    Draft202012Validator.check_schema(criteria.schema())
+    seed_demo(sessions, "T1", NOW)
+
+    with transaction(sessions) as session:
+        document = criteria.document_of(session, list_initiatives(session, "T1"))
+
+    assert list(Draft202012Validator(criteria.schema()).iter_errors(document)) == []
+    loaded = criteria.load(criteria.dump(document))
+    assert [spec.key for spec in loaded.initiatives] == ["fleet-update", "self-serve"]
+
+
+@pytest.fixture
+def cli_env(monkeypatch, sqlite_url):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTCOME_USER", "ci")
+    monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    return sqlite_url
+
+
+def test_the_cli_applies_a_file_after_a_dry_run(cli_env, tmp_path, capsys):
+    path = tmp_path / "criteria.yaml"
+    path.write_text(FILE, encoding="utf-8")
+
+    assert cli.main(["apply", str(path), "--dry-run"]) == 0
+    assert "nothing was written" in capsys.readouterr().out
+    assert cli.main(["apply", str(path)]) == 0
+    assert "Applied 6 change(s) to 1 initiative(s)" in capsys.readouterr().out
+    assert cli.main(["show", "fleet"]) == 0
+    assert "Fleet update (fleet) [draft, revision 1" in capsys.readouterr().out
+
+
+def test_the_cli_reports_an_invalid_file_with_exit_code_2(cli_env, tmp_path, capsys):
+    path = tmp_path / "criteria.yaml"
+    path.write_text(FILE.replace("target: 12.0", "target: twelve"), encoding="utf-8")
+
+    assert cli.main(["apply", str(path)]) == 2
+
+    error = capsys.readouterr().err
+    assert f"{path}:30: initiatives[0].metrics[0].target: must be a number" in error
+    assert cli.main(["apply", str(tmp_path / "missing.yaml")]) == 2
+    assert "Cannot read" in capsys.readouterr().err
+
+
+def test_the_cli_prints_the_schema_for_editors(capsys):
+    assert cli.main(["apply", "--print-schema"]) == 0
+    assert '"title": "Outcomes criteria file"' in capsys.readouterr().out
+
+
+def test_the_documented_example_file_matches_the_schema():
+    docs = Path(__file__).parent.parent / "docs" / "criteria-as-code.md"
+    example = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    parsed = criteria.parse_yaml(example, "criteria-as-code.md")
+
+    assert criteria.schema_problems(parsed) == []
+    assert parsed.data["initiatives"][0]["metrics"][0]["guard_rail"] == 60
