@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import digest_schedules
 from bot import grammar as g
-from bot.db import transaction
+from bot.db import in_transaction
 from bot.errors import OutcomeError, UsageError
 from bot.models import Initiative, InitiativeStatus, utcnow
 from bot.periods import THIS_SPRINT
@@ -95,9 +95,8 @@ def run(text: str, ctx: Context) -> Reply:
 
 
 def execute(command: g.Command, ctx: Context) -> Reply:
-    """Execute one parsed command in a single transaction."""
-    with transaction(ctx.sessions) as session:
-        return _execute(command, session, ctx)
+    """Execute one parsed command in a single transaction (retried if the connection drops)."""
+    return in_transaction(ctx.sessions, lambda session: _execute(command, session, ctx))
 
 
 @singledispatch
@@ -410,3 +409,28 @@ def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
     what = command.initiative or f"{len(initiatives)} initiative(s)"
     return Reply(f"Exported {what} as {FORMAT_TITLES[command.format]}: {exported.filename}.",
                  attachment=Attachment(exported.filename, exported.content, exported.title))
+
+
+@_execute.register
+def _pull(command: g.Pull, session: Session, ctx: Context) -> Reply:
+    # Imported here: the sources bring httpx clients, engines and plugins that no other
+    # command needs.
+    from metrics.pulling import NOT_PULLED, Puller, PullJob, default_resources, pulled_metrics
+
+    if command.initiative is not None:
+        initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+        if command.metric is not None:
+            metric = find_metric(initiative, command.metric)
+            if metric.source_kind in NOT_PULLED:
+                return Reply(f"{initiative.key}.{metric.key} is a {metric.source_kind} "
+                             f"metric: nothing to pull. Record a value with {ctx.prefix} "
+                             f"record {initiative.key}.{metric.key} <value>.")
+    jobs = [PullJob.of(m) for m in pulled_metrics(session, ctx.actor.workspace,
+                                                   initiative=command.initiative,
+                                                   metric=command.metric)]
+    resources = default_resources()
+    try:
+        report = Puller(ctx.sessions, resources, clock=ctx.now).pull(jobs, trigger="now")
+    finally:
+        resources.close()
+    return Reply(report.text())

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -41,6 +47,26 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], *,
+                   attempts: int = 3) -> T:
+    """Run ``work`` in one transaction, again from the start if the connection was lost.
+
+    A lost connection (a database restart, a failover, a killed backend) rolls the whole
+    unit back, so running it again is safe; any other error is raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(factory) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                raise
+            log.warning("database connection lost (attempt %d of %d); retrying",
+                        attempt, attempts)
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 def alembic_config(engine: Engine) -> Config:
