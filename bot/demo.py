@@ -47,7 +47,11 @@ def _monday_on_or_before(day: date) -> date:
 
 def _fleet(start: datetime) -> dict[str, Any]:
     anchor = _monday_on_or_before(start.date())
-    sag_anchor = _iso(datetime.combine(anchor, datetime.min.time(), tzinfo=UTC))
+    # APAC sags through each sprint (a flaky regional mirror) and recovers at the next
+    # one. The sag restarts half a day before the Berlin sprint boundary, so the last
+    # 6-hourly sample before a sprint (its "before") is near the top of the saw.
+    sag_anchor = _iso(datetime.combine(anchor, datetime.min.time(), tzinfo=UTC)
+                      - timedelta(hours=12))
     window = {"start_at": _iso(start), "end_at": _iso(start + timedelta(days=180))}
     return {
         "key": "fleet-update",

@@ -79,6 +79,15 @@ class Period:
         """The end, or ``now`` when the period is still running."""
         return min(self.end, now)
 
+    def dates_text(self) -> str:
+        """``Nov 16 – Nov 29, 2026 (Europe/Berlin)``: local calendar days, end inclusive."""
+        first, last = self.local_dates()
+        if first.year == last.year:
+            span = f"{first:%b} {first.day} – {last:%b} {last.day}, {last.year}"
+        else:
+            span = f"{first:%b} {first.day}, {first.year} – {last:%b} {last.day}, {last.year}"
+        return f"{span} ({self.timezone})"
+
     def local_dates(self) -> tuple[date, date]:
         zone = ZoneInfo(self.timezone)
         last_instant = self.end - timedelta(microseconds=1)
@@ -130,7 +139,6 @@ def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
             start_day -= timedelta(days=cadence.sprint_days)
         end_day = start_day + timedelta(days=cadence.sprint_days)
         label = "this sprint" if spec.kind == "this_sprint" else "last sprint"
-        label += f" ({start_day:%b %-d} – {end_day - timedelta(days=1):%b %-d})"
     elif spec.kind in {"this_quarter", "last_quarter"}:
         start_day = _quarter_start(today, cadence.fiscal_year_start_month)
         if spec.kind == "last_quarter":
@@ -145,7 +153,7 @@ def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
     elif spec.kind == "between":
         assert spec.start is not None and spec.end is not None
         start_day, end_day = spec.start, spec.end + timedelta(days=1)
-        label = f"{spec.start:%b %-d, %Y} – {spec.end:%b %-d, %Y}"
+        label = "custom period"
     elif spec.kind == "last_days":
         end_day = today + timedelta(days=1)
         start_day = end_day - timedelta(days=spec.days)
