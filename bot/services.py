@@ -89,6 +89,16 @@ def record_audit(session: Session, actor: Actor, action: str, *, initiative: Ini
     ))
 
 
+def _apply_changes(row: Initiative | Metric, fields: dict[str, Any]
+                   ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """Set the fields that differ; return their names and their values before and after."""
+    changed = [name for name, value in fields.items() if getattr(row, name) != value]
+    before = _snapshot(row, tuple(changed))
+    for name in changed:
+        setattr(row, name, fields[name])
+    return changed, before, _snapshot(row, tuple(changed))
+
+
 def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
                       reason: str) -> bool:
     """An agreed initiative whose criteria change goes back to draft at a new revision."""
@@ -160,18 +170,14 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
         session.add(initiative)
         session.flush()
         record_audit(session, actor, "defined", initiative=initiative,
-               after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
+                     after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
         return initiative, True
     if existing.status == InitiativeStatus.ARCHIVED:
         raise Conflict(f"Initiative {key!r} is archived; archived criteria cannot change.")
-    changed = {k: v for k, v in fields.items() if getattr(existing, k) != v}
+    changed, before, after = _apply_changes(existing, fields)
     if not changed:
         return existing, False
-    before = _snapshot(existing, tuple(changed))
-    for name, value in changed.items():
-        setattr(existing, name, value)
-    record_audit(session, actor, "changed", initiative=existing, before=before,
-           after=_snapshot(existing, tuple(changed)))
+    record_audit(session, actor, "changed", initiative=existing, before=before, after=after)
     if set(changed) & set(INITIATIVE_CRITERIA):
         _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}")
     return existing, False
@@ -202,17 +208,14 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
         session.add(metric)
         session.flush()
         record_audit(session, actor, "metric added", initiative=initiative, metric=metric,
-               after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
+                     after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
         _reopen_if_agreed(session, actor, initiative, f"added metric {key}")
         return metric, True
-    changed = {k: v for k, v in fields.items() if getattr(metric, k) != v}
+    changed, before, after = _apply_changes(metric, fields)
     if not changed:
         return metric, False
-    before = _snapshot(metric, tuple(changed))
-    for name, value in changed.items():
-        setattr(metric, name, value)
     record_audit(session, actor, "metric changed", initiative=initiative, metric=metric,
-           before={"key": key, **before}, after={"key": key, **_snapshot(metric, tuple(changed))})
+                 before={"key": key, **before}, after={"key": key, **after})
     _reopen_if_agreed(session, actor, initiative,
                       f"changed {key}: {', '.join(sorted(changed))}")
     return metric, False
