@@ -24,7 +24,8 @@ from bot.questions import parse_question, question_help
 from bot.services import Actor
 from bot.settings import SETTINGS, Settings, load_settings
 
-LOCAL_VERBS = {"demo", "db", "ask", "settings", "apply", "check", "export"}
+LOCAL_VERBS = {"demo", "db", "ask", "settings", "apply", "check", "export", "push",
+               "backfill"}
 
 
 def _print_reply(reply: Reply, *, color: bool) -> int:
@@ -243,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
+        from metrics.verbs import HELP as SOURCE_VERBS_HELP
+
+        print(SOURCE_VERBS_HELP)
         return 0
     try:
         settings = load_settings()
@@ -258,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         if verb in ("apply", "check", "export"):
             return {"apply": _apply, "check": _check, "export": _export}[verb](argv[1:],
                                                                           settings)
+        if verb in ("push", "backfill"):
+            from metrics.verbs import VERBS
+
+            return VERBS[verb](argv[1:], settings)
         ctx = _context(settings, _engine(settings))
         return _print_reply(run(_join(argv), ctx), color=sys.stdout.isatty())
     except UsageError as exc:

@@ -40,7 +40,8 @@ COMMANDS: dict[str, CommandSpec] = {
                     "create or change an initiative (Impact Mapping: why, who, how, what)"),
         CommandSpec("metric", 'metric add <initiative> <key> "<name>" baseline=<n> '
                     'target=<n> by=<YYYY-MM-DD> [unit=<unit>] [direction=up|down] '
-                    '[question="..."] [noise=<n>] [stale=<7d>] [source=manual|demo] '
+                    '[question="..."] [noise=<n>] [stale=<7d>] [source=<kind>] '
+                    "[source-config='{\"url\": ..., \"every\": \"1h\"}'] "
                     '[baseline-at=<YYYY-MM-DD>]',
                     "add or change a metric (Goal-Question-Metric) with baseline and target"),
         CommandSpec("agree", "agree <initiative> [as=product|engineering]",
@@ -62,6 +63,8 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("history", "history <initiative>[.<metric>]",
                     "audit log of an initiative, or recent values of a metric"),
         CommandSpec("archive", "archive <initiative>", "archive an initiative"),
+        CommandSpec("pull", "pull [<initiative>|<initiative>.<metric>]",
+                    "pull metric values from their sources now"),
         CommandSpec("export", "export <initiative>|all [format=arc42|csv|yaml]",
                     "export criteria as arc42 sections 1 and 10 (Markdown), values as CSV, "
                     "or criteria as YAML for `outcome apply`"),
@@ -159,8 +162,16 @@ class Export:
     format: str = "arc42"
 
 
+@dataclass(frozen=True)
+class Pull:
+    """Pull now: every pulled metric, an initiative's, or one metric's."""
+
+    initiative: str | None = None
+    metric: str | None = None
+
+
 Command = (Help | Define | MetricAdd | Agree | ListInitiatives | Show | Record | ReviewCommand
-           | Moved | MissingData | Schedule | History | Archive | Export)
+           | Moved | MissingData | Schedule | History | Archive | Export | Pull)
 
 
 # ---------------------------------------------------------------------------- value parsers
@@ -283,11 +294,47 @@ def parse_sprint_days(text: str, name: str) -> int:
     return int(days // 86400)
 
 
+BUILTIN_SOURCES = ("manual", "push", "demo", "prometheus", "sql", "http", "csv")
+
+
 def parse_source(text: str, name: str) -> str:
     lowered = text.strip().lower()
-    if lowered not in {"manual", "demo"}:
-        raise UsageError(f"{name} must be manual or demo for now (got {text!r}).")
+    if lowered in BUILTIN_SOURCES:
+        return lowered
+    # Only an unknown word pays for loading the registry (and its plugins).
+    from metrics.registry import load_sources
+
+    kinds = sorted(load_sources())
+    if lowered not in kinds:
+        close = difflib.get_close_matches(lowered, kinds, n=1)
+        hint = f"Did you mean {close[0]}? " if close else ""
+        raise UsageError(f"{name} must be a source kind (got {text!r}). {hint}"
+                         f"Kinds: {', '.join(kinds)}.")
     return lowered
+
+
+def parse_source_config(text: str, name: str) -> dict[str, Any]:
+    """A JSON object; secrets in it must be ``${ENV}`` references, never the values."""
+    import json
+
+    from bot.errors import SourceError
+    from metrics.secrets import refuse_literal_secrets
+
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{name} must be a JSON object in single quotes, e.g. "
+                         f"{name}='{{\"url\": \"http://prometheus:9090\", \"query\": "
+                         f"\"sum(up)\"}}' ({exc.msg} at character {exc.pos}).") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{name} must be a JSON object ({{...}}).")
+    try:
+        refuse_literal_secrets(config)
+    except SourceError as exc:
+        raise UsageError(exc.message) from None
+    if "every" in config:
+        parse_duration(str(config["every"]), "every")
+    return config
 
 
 def parse_segment(text: str, name: str) -> str:
@@ -345,6 +392,7 @@ METRIC_OPTIONS = {
     "noise": Option("noise", parse_number),
     "stale": Option("stale_after_seconds", parse_duration),
     "source": Option("source_kind", parse_source),
+    "source-config": Option("source_config", parse_source_config),
 }
 RECORD_OPTIONS = {
     "at": Option("at", parse_instant),
@@ -622,6 +670,15 @@ def _parse_export(args: list[str], usage: str) -> Command:
     return Export(initiative, fields.get("format", "arc42"))
 
 
+def _parse_pull(args: list[str], usage: str) -> Command:
+    if not args:
+        return Pull()
+    _expect(args, 1, usage, "the initiative or <initiative>.<metric>")
+    if "." in args[0]:
+        return Pull(*_reference(args[0], usage))
+    return Pull(_key(args[0], "initiative", usage))
+
+
 PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "define": _parse_define,
     "metric": _parse_metric,
@@ -634,6 +691,7 @@ PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "schedule": _parse_schedule,
     "history": _parse_history,
     "archive": lambda a, u: _single_initiative(a, u, Archive),
+    "pull": _parse_pull,
     "export": _parse_export,
     "help": _parse_help,
 }

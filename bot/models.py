@@ -278,3 +278,27 @@ class RunClaim(Base):
     progress: Mapped[list[str]] = mapped_column(JSON, default=list)
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PullAttempt(Base):
+    """One pull of a metric's source: when, how long, and what came of it.
+
+    ``permanent`` tells a bad query, a 404 or refused credentials (which need a person)
+    from an outage that the next pull may get past; ``tries`` counts retries within it.
+    """
+
+    __tablename__ = "pull_attempts"
+    __table_args__ = (Index("ix_pull_attempts_metric_started", "metric_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str] = mapped_column(Text, default="")
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    samples_stored: Mapped[int] = mapped_column(Integer, default=0)
+    tries: Mapped[int] = mapped_column(Integer, default=1)
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule")  # schedule|now|backfill

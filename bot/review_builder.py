@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.models import Initiative, Metric
 from bot.periods import Cadence, Period, PeriodSpec, resolve
-from bot.review import InitiativeReview, MetricDefinition, MetricReview, Review, evaluate_metric
+from bot.review import (
+    InitiativeReview,
+    MetricDefinition,
+    MetricReview,
+    Review,
+    Status,
+    evaluate_metric,
+)
 from bot.samples import Boundaries, Point, boundaries, series
 from bot.services import list_initiatives
+from metrics.attempts import failure_reason, latest_attempts
 
 MAX_CHART_POINTS = 600
 
@@ -78,6 +87,21 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
     )
 
 
+def _with_pull_failures(session: Session, rows: list[Metric],
+                        reviews: tuple[MetricReview, ...]) -> tuple[MetricReview, ...]:
+    """A metric without fresh data says why when its last pull failed."""
+    missing = [row.id for row, review in zip(rows, reviews, strict=True)
+               if review.status in (Status.NO_DATA, Status.STALE)]
+    if not missing:
+        return reviews
+    attempts = latest_attempts(session, missing)
+    return tuple(
+        replace(review, status_reason=f"{review.status_reason}; {reason}")
+        if (reason := failure_reason(attempts.get(row.id))) else review
+        for row, review in zip(rows, reviews, strict=True)
+    )
+
+
 def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec,
                       now: datetime, *, with_history: bool = True,
                       period_at: datetime | None = None) -> InitiativeReview:
@@ -89,6 +113,7 @@ def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec
         review_metric(session, metric, period, now, with_history=with_history, points=points)
         for metric in initiative.metrics
     )
+    metrics = _with_pull_failures(session, initiative.metrics, metrics)
     return InitiativeReview(
         key=initiative.key,
         name=initiative.name,

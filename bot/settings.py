@@ -99,6 +99,11 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("SLACK_APP_TOKEN", "", "App-level token (xapp-...); when set the bot uses Socket Mode.",
             secret=True),
+    Setting("SLACK_CLIENT_ID", "",
+            "OAuth client id, for installing into many workspaces (with SLACK_CLIENT_SECRET; "
+            "instead of SLACK_BOT_TOKEN)."),
+    Setting("SLACK_CLIENT_SECRET", "", "OAuth client secret (with SLACK_CLIENT_ID).",
+            secret=True),
     Setting("SLACK_API_URL", "https://slack.com/api/",
             "Base URL of the Slack Web API (tests point it at a local fake)."),
     Setting("OUTCOME_TIMEZONE", "UTC",
@@ -110,6 +115,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTCOME_FISCAL_YEAR_START", "1",
             "Month (1-12) the fiscal year starts in, for quarterly reviews.", _parse_int),
     Setting("OUTCOME_SPRINT_DAYS", "14", "Default sprint length in days.", _parse_int),
+    Setting("OUTCOME_PUSH_TOKEN", "",
+            "Bearer token pipelines send to the push endpoint (POST /api/v1/push); unset: "
+            "pushing over HTTP is off.", secret=True),
+    Setting("OUTCOME_PUSH_URL", "",
+            "Base URL of the Outcomes server that `outcome push` sends to; unset: it writes "
+            "straight into DATABASE_URL."),
+    Setting("OUTCOME_FILES_DIR", "",
+            "The only folder the csv source may read local files from; unset: none."),
     Setting("PORT", "3000", "HTTP port of `outcome serve`.", _parse_port),
     Setting("LOG_LEVEL", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             _parse_log_level),

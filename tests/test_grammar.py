@@ -85,7 +85,7 @@ MALFORMED = [
     ("metric add fleet deploy by=31/03/2027", "date like 2026-12-31"),
     ("metric add fleet deploy direction=sideways", "up (higher is better)"),
     ("metric add fleet deploy stale=soon", "duration like"),
-    ("metric add fleet deploy source=oracle", "manual or demo"),
+    ("metric add fleet deploy source=oracle", "source must be a source kind (got 'oracle')"),
     ("metric add fleet deploy traget=5", "Did you mean target="),
     ("record fleet.deploy", "Missing the metric or the value"),
     ("record fleet 12", "does not name a metric"),

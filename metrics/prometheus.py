@@ -1,0 +1,152 @@
+"""The Prometheus source: PromQL through the server's HTTP API.
+
+Config::
+
+    {"url": "http://prometheus:9090", "query": "avg(deploy_duration_minutes)",
+     "by": "region", "total": "mean", "headers": {"Authorization": "Bearer ${PROM_TOKEN}"},
+     "timeout": 10}
+
+``read(at)`` is an instant query evaluated at ``at``. Without ``by`` the query must return
+one series. With ``by`` each series is a segment named ``<by>=<label value>``; a series
+without that label (``sum by (region) (x) or sum(x)``) is the total, else the total is the
+``total`` aggregate of the segments (sum, mean, min, max or none). ``history`` runs range
+queries, for backfills and for a baseline "as of" a past date.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.errors import SourceError
+from bot.samples import Reading
+from metrics.common import (
+    check_status,
+    http_call,
+    json_body,
+    parse_total,
+    require,
+    segment_name,
+    segmented,
+    string_map,
+    to_number,
+)
+from metrics.registry import Resources, register, source_timeout
+
+# Prometheus refuses range queries of more than 11,000 points per series.
+MAX_POINTS_PER_QUERY = 10_000
+
+
+def _stamp(at: datetime) -> str:
+    return f"{at.timestamp():.3f}"
+
+
+@register("prometheus")
+class PrometheusSource:
+    kind = "prometheus"
+
+    def __init__(self, config: dict[str, Any], client: httpx.Client) -> None:
+        example = 'url=http://prometheus:9090'
+        self.base = str(require(config, "url", "prometheus", example)).rstrip("/")
+        self.query = str(require(config, "query", "prometheus", 'query="sum(up)"'))
+        self.by = str(config["by"]) if config.get("by") else None
+        self.total = parse_total(config)
+        self.headers = string_map(config, "headers", "prometheus")
+        self.timeout = source_timeout(config)
+        self.client = client
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], resources: Resources) -> PrometheusSource:
+        return cls(config, resources.http)
+
+    def _api(self, path: str, params: dict[str, str]) -> Any:
+        what = f"Prometheus at {self.base}"
+        response = http_call(self.client, "GET", f"{self.base}/api/v1/{path}",
+                             what=what, timeout=self.timeout, params=params,
+                             headers=self.headers, raise_for_status=False)
+        if response.status_code in (400, 422, 503) and response.headers.get(
+                "content-type", "").startswith("application/json"):
+            body = json_body(response, what)
+            if isinstance(body, dict) and body.get("status") == "error":
+                error_type = body.get("errorType", "error")
+                # bad_data is a malformed query, execution one that cannot be evaluated:
+                # both fail again on retry. timeout/canceled/unavailable may not.
+                permanent = error_type in ("bad_data", "execution")
+                raise SourceError(f"Prometheus refused the query ({error_type}): "
+                                  f"{body.get('error', '')}", permanent=permanent)
+        check_status(response, what)
+        body = json_body(response, what)
+        if not isinstance(body, dict) or body.get("status") != "success":
+            raise SourceError(f"{what} answered without a result.", permanent=False)
+        return body.get("data", {})
+
+    def _series_value(self, raw: Any) -> float | None:
+        """A sample's value; NaN and infinities (0/0, empty ratios) are no value."""
+        value = to_number(raw, "A Prometheus value") if raw not in ("NaN", "+Inf", "-Inf") \
+            else math.nan
+        return value if math.isfinite(value) else None
+
+    def read(self, at: datetime) -> list[Reading]:
+        data = self._api("query", {"query": self.query, "time": _stamp(at)})
+        result_type, result = data.get("resultType"), data.get("result")
+        if result_type == "scalar":
+            value = self._series_value(result[1])
+            return [] if value is None else [Reading(at, value)]
+        if result_type != "vector":
+            raise SourceError(
+                f"The query returns a {result_type}, not an instant vector; for a range "
+                "selector wrap it, e.g. last_over_time(metric[1d]).", permanent=True)
+        if not result:
+            raise SourceError(
+                f"The query returned no series at {at:%Y-%m-%d %H:%M} UTC: check the metric "
+                "name and labels; for data older than 5 minutes use "
+                "last_over_time(metric[1d]).", permanent=False)
+        return self._readings(at, [(s.get("metric", {}), s["value"][1]) for s in result])
+
+    def _readings(self, at: datetime, series: list[tuple[dict[str, str], Any]]
+                  ) -> list[Reading]:
+        if self.by is None:
+            if len(series) > 1:
+                raise SourceError(
+                    f"The query returned {len(series)} series; aggregate it (e.g. "
+                    f"sum(...)) or set by=<label> to store one value per label.",
+                    permanent=True)
+            value = self._series_value(series[0][1])
+            return [] if value is None else [Reading(at, value)]
+        segments: dict[str, float] = {}
+        total = None
+        for labels, raw in series:
+            value = self._series_value(raw)
+            if value is None:
+                continue
+            if self.by in labels:
+                segments[segment_name(self.by, labels[self.by])] = value
+            elif total is None:
+                total = value
+        return segmented(at, segments, total, self.total)
+
+    def history(self, start: datetime, end: datetime, step: timedelta) -> list[Reading]:
+        seconds = max(int(step.total_seconds()), 1)
+        readings: list[Reading] = []
+        window = timedelta(seconds=seconds * MAX_POINTS_PER_QUERY)
+        chunk_start = start
+        while chunk_start <= end:
+            chunk_end = min(chunk_start + window, end)
+            data = self._api("query_range", {
+                "query": self.query, "start": _stamp(chunk_start), "end": _stamp(chunk_end),
+                "step": str(seconds)})
+            if data.get("resultType") != "matrix":
+                raise SourceError("The range query did not return a matrix.", permanent=True)
+            by_time: dict[float, list[tuple[dict[str, str], Any]]] = defaultdict(list)
+            for series in data.get("result", []):
+                for stamp, raw in series.get("values", []):
+                    by_time[float(stamp)].append((series.get("metric", {}), raw))
+            for stamp in sorted(by_time):
+                at = datetime.fromtimestamp(stamp, UTC)
+                readings.extend(self._readings(at, by_time[stamp]))
+            chunk_start = chunk_end + timedelta(seconds=seconds)
+        return readings

@@ -1,0 +1,429 @@
+"""Pulling metric values from their sources: concurrently, bounded, retried, recorded.
+
+A :class:`Puller` reads many metrics at once on a bounded thread pool. Each source call is
+limited by its own timeout (``timeout`` in its config), transient errors are retried with
+exponential backoff and jitter, permanent ones (bad query, 404, refused credentials) are
+not, and a hard per-metric deadline bounds even a source that ignores its timeout. One
+hanging or failing source therefore costs one worker for a bounded time and nothing else.
+
+Results are written by the calling thread, in batches, while the workers keep reading:
+samples through the idempotent :func:`store_readings` (origin ``pull``), and one
+:class:`PullAttempt` row per metric and pull, ok or with the (secret-free) error.
+
+Threads rather than asyncio: sources are plain synchronous classes (SQLAlchemy engines,
+``httpx.Client``, plugins), and ``bench/pull.py`` shows the pool within the latency bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import transaction
+from bot.errors import SourceError
+from bot.models import (
+    Initiative,
+    InitiativeStatus,
+    Metric,
+    MetricSegment,
+    Origin,
+    PullAttempt,
+    Sample,
+    utcnow,
+)
+from bot.samples import Reading, store_readings
+from metrics.attempts import latest_attempts
+from metrics.registry import HistorySource, Resources, get_source
+from metrics.secrets import Redactor
+
+log = logging.getLogger(__name__)
+
+NOT_PULLED = frozenset({"manual", "push"})
+DEFAULT_EVERY = timedelta(hours=1)
+MIN_EVERY = timedelta(minutes=1)
+TRANSIENT_RETRY_AFTER = timedelta(minutes=5)
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PullPolicy:
+    """How pulls run. ``retries`` are extra tries after a transient error; ``deadline``
+    bounds one metric's pull, retries included, in seconds."""
+
+    concurrency: int = 16
+    retries: int = 2
+    backoff: float = 0.5
+    deadline: float = 90.0
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class PullJob:
+    """One metric to pull, detached from the session."""
+
+    metric_id: int
+    name: str  # <initiative>.<metric>, for messages
+    kind: str
+    config: dict[str, Any]
+
+    @classmethod
+    def of(cls, metric: Metric) -> PullJob:
+        return cls(metric.id, f"{metric.initiative.key}.{metric.key}", metric.source_kind,
+                   dict(metric.source_config or {}))
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    job: PullJob
+    started_at: datetime
+    duration_ms: int
+    readings: tuple[Reading, ...] = ()
+    error: str = ""
+    permanent: bool = False
+    tries: int = 1
+    stored: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class PullReport:
+    outcomes: list[PullOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[PullOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def stored(self) -> int:
+        return sum(o.stored for o in self.outcomes)
+
+    def text(self) -> str:
+        if not self.outcomes:
+            return "Nothing to pull: no metric here has a pulled source (manual and push " \
+                   "metrics take values as they come)."
+        ok = len(self.outcomes) - len(self.failed)
+        lines = [f"Pulled {ok} of {len(self.outcomes)} metric(s); {self.stored} new value(s)."]
+        for outcome in self.failed:
+            kind = "permanent, fix the source" if outcome.permanent else "will retry"
+            lines.append(f"• {outcome.job.name}: {outcome.error} ({kind})")
+        return "\n".join(lines)
+
+
+def pull_every(config: dict[str, Any]) -> timedelta:
+    """A metric's pull interval: ``every`` in its source config (e.g. "15m"), else hourly."""
+    raw = config.get("every")
+    if raw in (None, ""):
+        return DEFAULT_EVERY
+    from bot.grammar import parse_duration
+
+    try:
+        every = parse_duration(str(raw), "every")
+    except Exception:
+        return DEFAULT_EVERY
+    return max(every, MIN_EVERY)
+
+
+def _slot(now: datetime, every: timedelta) -> datetime:
+    """The start of the interval ``now`` falls in: scheduled pulls observe at slot times, so
+    two processes pulling the same slot store the same (idempotent) samples."""
+    seconds = int(every.total_seconds())
+    stamp = int(now.timestamp())
+    return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
+
+
+class Puller:
+    """Pulls metrics on a bounded pool; construct once per process and reuse."""
+
+    def __init__(self, sessions: sessionmaker[Session], resources: Resources,
+                 policy: PullPolicy | None = None, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.sessions = sessions
+        self.resources = resources
+        self.policy = policy or PullPolicy()
+        self.clock = clock
+        self.sleep = sleep
+
+    # ------------------------------------------------------------------ reading one metric
+
+    def attempt(self, job: PullJob, at: datetime) -> PullOutcome:
+        """Read one metric, retrying transient errors; never raises."""
+        started = self.clock()
+        began = time.monotonic()
+        redactor = Redactor()
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                source = get_source(job.kind, job.config, self.resources, redactor=redactor)
+                readings = tuple(source.read(at))
+                return PullOutcome(job, started, _ms(began), readings, tries=tries)
+            except SourceError as exc:
+                error, permanent = redactor(exc.message), exc.permanent
+            except Exception as exc:
+                # A bug in a source (or a plugin): recorded like an outage, logged without
+                # the traceback's locals, which may hold resolved secrets.
+                error, permanent = f"unexpected {type(exc).__name__} in the source", False
+                log.warning("pull of %s failed: %s", job.name, redactor(repr(exc)[:300]))
+            remaining = self.policy.deadline - (time.monotonic() - began)
+            delay = self.policy.backoff * 2 ** (tries - 1) * (1 + random.random() / 2)
+            if permanent or tries > self.policy.retries or delay >= remaining:
+                return PullOutcome(job, started, _ms(began), error=error[:MAX_ERROR_LENGTH],
+                                   permanent=permanent, tries=tries)
+            self.sleep(delay)
+
+    # ------------------------------------------------------------------ many metrics
+
+    def pull(self, jobs: Sequence[PullJob], *, at: datetime | None = None,
+             trigger: str = "now") -> PullReport:
+        """Pull ``jobs`` concurrently as of ``at`` (default: now) and record every attempt."""
+        at = (at or self.clock()).replace(microsecond=0)
+        report = PullReport()
+        results: queue.SimpleQueue[tuple[int, PullOutcome]] = queue.SimpleQueue()
+        running: dict[int, float] = {}  # job index -> when a worker took it up
+
+        def run(index: int, job: PullJob) -> None:
+            running[index] = time.monotonic()
+            results.put((index, self.attempt(job, at)))
+
+        executor = ThreadPoolExecutor(max_workers=self.policy.concurrency,
+                                      thread_name_prefix="pull")
+        try:
+            for index, job in enumerate(jobs):
+                executor.submit(run, index, job)
+            remaining, finished = set(range(len(jobs))), []
+            flushed = time.monotonic()
+            while remaining:
+                try:
+                    index, outcome = results.get(timeout=0.25)
+                except queue.Empty:
+                    index, outcome = -1, None
+                if outcome is not None and index in remaining:
+                    remaining.discard(index)
+                    running.pop(index, None)
+                    finished.append(outcome)
+                for late in self._overdue(running):
+                    remaining.discard(late)
+                    began = running.pop(late)
+                    finished.append(PullOutcome(
+                        jobs[late], self.clock(), _ms(began),
+                        error=f"the source did not finish within {self.policy.deadline:g} s",
+                        permanent=False))
+                # Write while the workers keep reading: a batch at a time, at least twice
+                # a second, so a long pull shows progress and a crash loses little.
+                if len(finished) >= self.policy.batch_size or (
+                        finished and time.monotonic() - flushed >= 0.5):
+                    report.outcomes += self._write(finished, trigger)
+                    finished, flushed = [], time.monotonic()
+            report.outcomes += self._write(finished, trigger)
+        finally:
+            # A thread stuck past its deadline is abandoned, never waited for.
+            executor.shutdown(wait=False, cancel_futures=True)
+        return report
+
+    def _overdue(self, running: dict[int, float]) -> list[int]:
+        limit = time.monotonic() - self.policy.deadline - 1
+        return [index for index, began in list(running.items()) if began < limit]
+
+    def _write(self, outcomes: list[PullOutcome], trigger: str) -> list[PullOutcome]:
+        """Store a batch's samples and attempts in one transaction, a few statements in all
+        (one per metric would hold the GIL long enough to slow every worker down)."""
+        if not outcomes:
+            return []
+        with transaction(self.sessions) as session:
+            existing = set(session.scalars(select(Metric.id).where(
+                Metric.id.in_([o.job.metric_id for o in outcomes]))))
+            # A metric deleted while it was being pulled keeps nothing.
+            kept = [o for o in outcomes if o.job.metric_id in existing]
+            stored = store_many(session, [(o.job.metric_id, o.readings) for o in kept],
+                                origin=Origin.PULL.value, recorded_by=trigger)
+            written = [replace(o, stored=stored.get(o.job.metric_id, 0)) for o in kept]
+            if written:
+                session.execute(insert(PullAttempt), [
+                    {"metric_id": o.job.metric_id, "started_at": o.started_at,
+                     "duration_ms": o.duration_ms, "ok": o.ok, "error": o.error,
+                     "permanent": o.permanent, "samples_stored": o.stored, "tries": o.tries,
+                     "trigger": trigger}
+                    for o in written])
+        return written
+
+    # ------------------------------------------------------------------ schedule and backfill
+
+    def pull_due(self, now: datetime | None = None) -> PullReport:
+        """Pull every metric whose interval slot has no attempt yet (or only a transient
+        failure more than five minutes old), each as of its slot's start."""
+        now = now or self.clock()
+        with transaction(self.sessions) as session:
+            due = due_jobs(session, now)
+        report = PullReport()
+        by_slot: dict[datetime, list[PullJob]] = {}
+        for job, slot in due:
+            by_slot.setdefault(slot, []).append(job)
+        for slot, jobs in sorted(by_slot.items()):
+            report.outcomes += self.pull(jobs, at=slot, trigger="schedule").outcomes
+        return report
+
+    def backfill(self, job: PullJob, since: datetime, until: datetime | None = None, *,
+                 step: timedelta = DEFAULT_EVERY, chunk: timedelta = timedelta(days=7),
+                 progress: Callable[[int, int, int], None] | None = None) -> PullOutcome:
+        """Read a metric's history from ``since`` in chunks, storing each as it arrives.
+
+        ``progress(done_chunks, total_chunks, stored)`` is called after each chunk.
+        """
+        until = until or self.clock()
+        started, began = self.clock(), time.monotonic()
+        redactor = Redactor()
+        chunks = _chunks(since, until, chunk)
+        stored = 0
+        error, permanent = "", False
+        try:
+            source = get_source(job.kind, job.config, self.resources, redactor=redactor)
+            if not isinstance(source, HistorySource):
+                raise SourceError(f"The {job.kind} source keeps no history to backfill; "
+                                  "prometheus (and csv with a time_column) do.",
+                                  permanent=True)
+            if progress:
+                progress(0, len(chunks), 0)
+            for index, (start, end) in enumerate(chunks, start=1):
+                readings = source.history(start, end, step)
+                if readings:
+                    with transaction(self.sessions) as session:
+                        stored += store_readings(session, job.metric_id, readings,
+                                                 origin=Origin.BACKFILL.value,
+                                                 recorded_by="backfill")
+                if progress:
+                    progress(index, len(chunks), stored)
+        except SourceError as exc:
+            error, permanent = redactor(exc.message)[:MAX_ERROR_LENGTH], exc.permanent
+        outcome = PullOutcome(job, started, _ms(began), error=error, permanent=permanent,
+                              stored=stored)
+        with transaction(self.sessions) as session:
+            session.add(PullAttempt(
+                metric_id=job.metric_id, started_at=started, duration_ms=outcome.duration_ms,
+                ok=outcome.ok, error=error, permanent=permanent, samples_stored=stored,
+                tries=1, trigger="backfill"))
+        return outcome
+
+    def value_at(self, job: PullJob, at: datetime) -> float:
+        """The metric's total as of a past moment (for a baseline "as of" a date)."""
+        outcome = self.attempt(job, at)
+        if not outcome.ok:
+            raise SourceError(outcome.error, permanent=outcome.permanent)
+        totals = [r.value for r in outcome.readings if r.segment == ""]
+        if not totals:
+            raise SourceError(f"{job.name} had no value at {at:%Y-%m-%d %H:%M} UTC.")
+        return totals[0]
+
+
+def _ms(began: float) -> int:
+    return int((time.monotonic() - began) * 1000)
+
+
+def _chunks(since: datetime, until: datetime, size: timedelta
+            ) -> list[tuple[datetime, datetime]]:
+    """Consecutive windows sharing their boundary moments: a point on a boundary is read
+    twice and stored once, and no point between windows is skipped."""
+    chunks = []
+    start = since
+    while start < until:
+        end = min(start + size, until)
+        chunks.append((start, end))
+        start = end
+    return chunks
+
+
+def store_many(session: Session, batches: Sequence[tuple[int, Sequence[Reading]]], *,
+               origin: str, recorded_by: str) -> dict[int, int]:
+    """Like :func:`bot.samples.store_readings` for many metrics at once: insert what is
+    new, skip any (metric, segment, time) already stored; returns new rows per metric."""
+    dialect = session.get_bind().dialect.name
+    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    now = utcnow()
+    rows = [{"metric_id": metric_id, "segment": r.segment, "observed_at": r.observed_at,
+             "value": float(r.value), "origin": origin, "recorded_by": recorded_by,
+             "recorded_at": now}
+            for metric_id, readings in batches for r in readings]
+    if not rows:
+        return {}
+    series = sorted({(row["metric_id"], row["segment"]) for row in rows})
+    session.execute(
+        dialect_insert(MetricSegment)
+        .values([{"metric_id": m, "segment": s} for m, s in series])
+        .on_conflict_do_nothing(index_elements=["metric_id", "segment"]))
+    table = Sample.__table__
+    statement = (dialect_insert(table)
+                 .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
+                 .returning(table.c.metric_id))
+    stored: dict[int, int] = {}
+    for offset in range(0, len(rows), 2000):
+        result = session.connection().execute(statement, rows[offset:offset + 2000])
+        for (metric_id,) in result.all():
+            stored[metric_id] = stored.get(metric_id, 0) + 1
+    return stored
+
+
+# ---------------------------------------------------------------------------- queries
+
+def pulled_metrics(session: Session, workspace: str | None = None, *,
+                   initiative: str | None = None, metric: str | None = None) -> list[Metric]:
+    """Metrics with a pulled source, in active initiatives, optionally narrowed."""
+    query = (select(Metric).join(Metric.initiative)
+             .where(Metric.source_kind.not_in(NOT_PULLED),
+                    Initiative.status != InitiativeStatus.ARCHIVED.value)
+             .order_by(Initiative.key, Metric.key))
+    if workspace is not None:
+        query = query.where(Initiative.workspace == workspace)
+    if initiative is not None:
+        query = query.where(Initiative.key == initiative)
+    if metric is not None:
+        query = query.where(Metric.key == metric)
+    return list(session.scalars(query))
+
+
+def due_jobs(session: Session, now: datetime) -> list[tuple[PullJob, datetime]]:
+    """(job, slot) for every pulled metric that is due at ``now``."""
+    metrics = pulled_metrics(session)
+    attempts = latest_attempts(session, [m.id for m in metrics])
+    due = []
+    for metric in metrics:
+        slot = _slot(now, pull_every(metric.source_config or {}))
+        last = attempts.get(metric.id)
+        if last is not None and last.trigger != "backfill" and last.started_at >= slot:
+            retry = (not last.ok and not last.permanent
+                     and now - last.started_at >= TRANSIENT_RETRY_AFTER)
+            if not retry:
+                continue
+        due.append((PullJob.of(metric), slot))
+    return due
+
+
+def default_resources(*, timeout: float = 30.0, max_connections: int = 100) -> Resources:
+    """The process's shared clients; ``OUTCOME_FILES_DIR`` names the one folder local CSV
+    files may be read from."""
+    from pathlib import Path
+
+    from bot.settings import load_settings
+
+    files_dir = load_settings().outcome_files_dir or None
+    client = httpx.Client(
+        timeout=timeout,
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections),
+        headers={"User-Agent": "outcomes-bot"},
+    )
+    return Resources(http=client, files_dir=Path(files_dir) if files_dir else None)

@@ -1,0 +1,195 @@
+"""Pushed values: pipelines send numbers to an authenticated endpoint or `outcome push`.
+
+The request body (JSON)::
+
+    {"values": [{"metric": "fleet.deploy", "value": 12.5,
+                 "at": "2026-11-20T14:30:00Z", "segment": "region=EU"}]}
+
+or one such object on its own. Storing is idempotent per (metric, segment, time): a
+retried push is reported as a duplicate and changes nothing, so senders should set ``at``
+(``outcome push`` always does). Without ``at`` the server's receive time, to the second,
+is used. Only metrics whose source is ``push`` or ``manual`` take pushed values.
+
+:func:`handle_push` is transport-neutral (status, JSON body): the HTTP server mounts it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import transaction
+from bot.errors import Conflict, NotFound, OutcomeError, UsageError
+from bot.models import Origin
+from bot.samples import MAX_SEGMENT_LENGTH, Reading
+from metrics.registry import register
+
+PUSH_PATH = "/api/v1/push"
+MAX_VALUES = 1000
+PUSHABLE_KINDS = ("push", "manual")
+
+
+@register("push")
+class PushSource:
+    """Values arrive by push; there is nothing to pull."""
+
+    kind = "push"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def read(self, at: datetime) -> list[Reading]:
+        return []
+
+
+@dataclass(frozen=True)
+class PushedValue:
+    initiative: str
+    metric: str
+    value: float
+    at: datetime
+    segment: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"metric": f"{self.initiative}.{self.metric}",
+                                "value": self.value, "at": self.at.isoformat()}
+        if self.segment:
+            item["segment"] = self.segment
+        return item
+
+
+def _parse_item(item: Any, index: int, now: datetime) -> PushedValue:
+    where = f"values[{index}]"
+    if not isinstance(item, dict):
+        raise UsageError(f"{where} must be an object with metric and value.")
+    reference = item.get("metric")
+    if not isinstance(reference, str) or reference.count(".") != 1:
+        raise UsageError(f"{where}.metric must be <initiative>.<metric>, e.g. fleet.deploy.")
+    initiative, metric = reference.lower().split(".")
+    value = item.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value):
+        raise UsageError(f"{where}.value must be a finite number.")
+    at = now.replace(microsecond=0)
+    if item.get("at") is not None:
+        try:
+            at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"{where}.at must be an ISO date-time such as "
+                             "2026-11-20T14:30:00Z.") from None
+        if at.tzinfo is None:
+            raise UsageError(f"{where}.at needs a time zone, e.g. 2026-11-20T14:30:00Z.")
+        if at > now:
+            raise UsageError(f"{where}.at is in the future.")
+    segment = str(item.get("segment") or "")
+    if len(segment) > MAX_SEGMENT_LENGTH or (segment and "=" not in segment):
+        raise UsageError(f"{where}.segment must look like label=value (at most "
+                         f"{MAX_SEGMENT_LENGTH} characters).")
+    return PushedValue(initiative, metric, float(value), at, segment)
+
+
+def parse_push(payload: Any, now: datetime) -> list[PushedValue]:
+    """The values in a push body; :class:`UsageError` says what is malformed."""
+    items = payload.get("values") if isinstance(payload, dict) and "values" in payload \
+        else [payload]
+    if not isinstance(items, list) or not items:
+        raise UsageError("Send {\"values\": [{\"metric\": \"<initiative>.<metric>\", "
+                         "\"value\": <n>, \"at\": \"<ISO time>\"}]}.")
+    if len(items) > MAX_VALUES:
+        raise UsageError(f"At most {MAX_VALUES} values per push.")
+    return [_parse_item(item, index, now) for index, item in enumerate(items)]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    stored: int
+    duplicates: int
+
+
+def store_pushed(session: Session, workspace: str, sender: str,
+                 values: list[PushedValue]) -> PushResult:
+    from bot.samples import store_readings
+    from bot.services import find_initiative, find_metric
+
+    stored = 0
+    for item in values:
+        metric = find_metric(find_initiative(session, workspace, item.initiative), item.metric)
+        if metric.source_kind not in PUSHABLE_KINDS:
+            raise Conflict(f"{item.initiative}.{item.metric} is pulled from "
+                           f"{metric.source_kind}; only push or manual metrics take pushed "
+                           "values.")
+        stored += store_readings(session, metric.id, [Reading(item.at, item.value,
+                                                              item.segment)],
+                                 origin=Origin.PUSH.value, recorded_by=sender)
+    return PushResult(stored, len(values) - stored)
+
+
+def handle_push(sessions: sessionmaker[Session], *, workspace: str, expected_token: str,
+                authorization: str | None, body: bytes, now: datetime | None = None,
+                ) -> tuple[int, dict[str, Any]]:
+    """Authenticate and store one push request; returns (HTTP status, JSON body)."""
+    if not expected_token:
+        return 503, {"ok": False, "error": "Pushing is not enabled on this server: set "
+                     "OUTCOME_PUSH_TOKEN."}
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                            expected_token.encode()):
+        return 401, {"ok": False, "error": "Send the push token as 'Authorization: Bearer "
+                     "<token>'."}
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        return 400, {"ok": False, "error": "The body must be JSON."}
+    try:
+        values = parse_push(payload, now or datetime.now(UTC))
+        with transaction(sessions) as session:
+            result = store_pushed(session, workspace, "push", values)
+    except UsageError as exc:
+        return 400, {"ok": False, "error": exc.message}
+    except NotFound as exc:
+        return 404, {"ok": False, "error": exc.message}
+    except OutcomeError as exc:
+        return 409, {"ok": False, "error": exc.message}
+    return 200, {"ok": True, "stored": result.stored, "duplicates": result.duplicates}
+
+
+def send_push(client: httpx.Client, base_url: str, token: str, values: list[PushedValue], *,
+              attempts: int = 4, backoff: float = 0.5,
+              sleep: Any = time.sleep) -> dict[str, Any]:
+    """POST values to a server's push endpoint, retrying outages with backoff.
+
+    Retrying is safe: every value carries its time, so a repeat is a duplicate.
+    """
+    url = base_url.rstrip("/") + PUSH_PATH
+    body = {"values": [value.as_json() for value in values]}
+    headers = {"Authorization": f"Bearer {token}"}
+    last = ""
+    for attempt in range(attempts):
+        if attempt:
+            sleep(backoff * 2 ** (attempt - 1) * (1 + random.random() / 2))
+        try:
+            response = client.post(url, json=body, headers=headers, timeout=15)
+        except httpx.TransportError as exc:
+            last = f"{type(exc).__name__} reaching {httpx.URL(url).host}"
+            continue
+        if response.status_code >= 500 or response.status_code == 429:
+            last = f"HTTP {response.status_code}"
+            continue
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"ok": False, "error": f"HTTP {response.status_code}, not JSON"}
+        if response.status_code >= 400 or not answer.get("ok"):
+            raise UsageError(f"The server refused the push: {answer.get('error', '')}")
+        return answer
+    raise OutcomeError(f"The push failed after {attempts} attempts ({last}); it is safe to "
+                       "run it again.", permanent=False)

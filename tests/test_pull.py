@@ -1,0 +1,371 @@
+"""Pulls: concurrent, bounded, retried, recorded; failures shown in reviews; commands."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from importlib import metadata
+
+import httpx
+import pytest
+from fake_api import Answer, FakeApi
+from prometheus_server import PrometheusServer, serve
+from sqlalchemy import Engine, func, select
+
+from bot import grammar as g
+from bot.commands import Context, execute, run
+from bot.db import session_factory, transaction
+from bot.errors import SourceError
+from bot.models import Metric, PullAttempt, Sample
+from bot.periods import THIS_SPRINT
+from bot.review import Status
+from bot.review_builder import build_review
+from bot.samples import Reading
+from bot.services import Actor, define_initiative, define_metric
+from metrics import registry
+from metrics.pulling import Puller, PullJob, PullPolicy, due_jobs, pulled_metrics
+from metrics.registry import Resources
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+ACTOR = Actor("T1", "eve")
+FAST = PullPolicy(concurrency=8, retries=2, backoff=0.01, deadline=5)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi() as api:
+        yield api
+
+
+@pytest.fixture
+def resources() -> Iterator[Resources]:
+    resources = Resources(http=httpx.Client(), environ={"API_TOKEN": "tok-12345"})
+    yield resources
+    resources.close()
+
+
+def add_metrics(engine: Engine, configs: dict[str, tuple[str, dict]]) -> dict[str, int]:
+    """An initiative `fleet` with one metric per (kind, config); returns key -> id."""
+    with transaction(session_factory(engine)) as session:
+        define_initiative(session, ACTOR, "fleet", {"name": "Fleet",
+                                                    "sprint_anchor": date(2026, 11, 16)})
+        ids = {}
+        for key, (kind, config) in configs.items():
+            metric, _ = define_metric(session, ACTOR, "fleet", key, {
+                "name": key.title(), "target_value": 10.0, "source_kind": kind,
+                "source_config": config})
+            ids[key] = metric.id
+    return ids
+
+
+def jobs(engine: Engine) -> list[PullJob]:
+    with transaction(session_factory(engine)) as session:
+        return [PullJob.of(m) for m in pulled_metrics(session, "T1")]
+
+
+def attempts(engine: Engine) -> dict[int, list[PullAttempt]]:
+    with transaction(session_factory(engine)) as session:
+        found: dict[int, list[PullAttempt]] = {}
+        for row in session.scalars(select(PullAttempt).order_by(PullAttempt.id)):
+            found.setdefault(row.metric_id, []).append(row)
+        return found
+
+
+def puller(engine: Engine, resources: Resources, policy: PullPolicy = FAST) -> Puller:
+    return Puller(session_factory(engine), resources, policy, clock=lambda: NOW)
+
+
+def test_a_pull_stores_values_and_records_every_attempt(engine, api, resources) -> None:
+    ids = add_metrics(engine, {
+        "bugs": ("http", {"url": api.route("/bugs", json={"total_count": 7}),
+                          "value": "total_count"}),
+        "gone": ("http", {"url": api.url("/nowhere"), "value": "n"}),
+        "flaky": ("http", {"url": api.route("/flaky", Answer(500), Answer(503),
+                                            Answer(json={"n": 3})), "value": "n"}),
+        "notes": ("manual", {}),
+    })
+
+    report = puller(engine, resources).pull(jobs(engine))
+
+    assert report.stored == 2 and len(report.outcomes) == 3
+    log = attempts(engine)
+    assert ids["notes"] not in log
+    bugs, gone, flaky = log[ids["bugs"]][0], log[ids["gone"]][0], log[ids["flaky"]][0]
+    assert (bugs.ok, bugs.samples_stored, bugs.tries, bugs.error) == (True, 1, 1, "")
+    assert (gone.ok, gone.permanent, gone.tries) == (False, True, 1)
+    assert "404" in gone.error
+    assert (flaky.ok, flaky.tries, flaky.samples_stored) == (True, 3, 1)
+    assert bugs.started_at == NOW and bugs.trigger == "now"
+    assert "fleet.gone" in report.text() and "permanent" in report.text()
+
+
+def test_a_transient_failure_is_given_up_after_the_retries(sqlite_url, api, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"down": ("http", {"url": api.route("/down", status=502, json={}),
+                                           "value": "n"})})
+
+    outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
+
+    assert (outcome.ok, outcome.permanent, outcome.tries) == (False, False, 3)
+    assert len(api.hits_of("/down")) == 3
+
+
+def test_one_hanging_source_delays_and_breaks_nothing_else(sqlite_url, api, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    configs = {f"m{i}": ("http", {"url": api.route(f"/m{i}", json={"n": i}), "value": "n"})
+               for i in range(30)}
+    configs["hang"] = ("http", {"url": api.route("/hang", json={"n": 1}, delay=4),
+                                "value": "n", "timeout": 30})
+    add_metrics(engine, configs)
+    policy = PullPolicy(concurrency=4, retries=0, deadline=0.3)
+    started = time.monotonic()
+
+    report = puller(engine, resources, policy).pull(jobs(engine))
+
+    elapsed = time.monotonic() - started
+    failed = {o.job.name: o.error for o in report.failed}
+    assert failed == {"fleet.hang": "the source did not finish within 0.3 s"}
+    assert report.stored == 30
+    assert elapsed < 2.5
+
+
+def test_pulling_the_same_moment_again_stores_nothing_twice(sqlite_url, api, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 1}),
+                                           "value": "n"})})
+    pull = puller(engine, resources)
+
+    first, second = pull.pull(jobs(engine)), pull.pull(jobs(engine))
+
+    assert (first.stored, second.stored) == (1, 0)
+    with transaction(session_factory(engine)) as session:
+        assert session.scalar(select(func.count()).select_from(Sample)) == 1
+
+
+class LeakySource:
+    """A plugin source whose error message carries the resolved secret."""
+
+    kind = "leaky"
+
+    def __init__(self, config: dict) -> None:
+        self.token = config["token"]
+
+    def read(self, at: datetime) -> list[Reading]:
+        raise SourceError(f"upstream said: bad token {self.token}", permanent=True)
+
+
+def test_plugins_from_the_entry_point_group_are_registered_and_secrets_redacted(
+        sqlite_url, resources, monkeypatch) -> None:
+    from bot.db import make_engine, upgrade
+
+    entry = metadata.EntryPoint("leaky", "test_pull:LeakySource", registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: [entry] if group == registry.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "SOURCES", dict(registry.SOURCES))
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"leak": ("leaky", {"token": "${API_TOKEN}"})})
+
+    outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
+
+    assert outcome.error == "upstream said: bad token ***"
+    assert "tok-12345" not in str(attempts(engine))
+    assert "leaky" in registry.load_sources()
+
+
+def test_a_metric_is_due_once_per_slot_and_a_transient_failure_again_later(
+        sqlite_url, api, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {
+        "ok": ("http", {"url": api.route("/ok", json={"n": 1}), "value": "n", "every": "15m"}),
+        "flaky": ("http", {"url": api.route("/f", status=500, json={}), "value": "n"}),
+        "bad": ("http", {"url": api.url("/missing"), "value": "n"}),
+    })
+    sessions = session_factory(engine)
+    at = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
+    pull = Puller(sessions, resources, PullPolicy(retries=0), clock=lambda: at)
+
+    first = pull.pull_due(at)
+
+    assert {o.job.name: o.started_at for o in first.outcomes} == {
+        "fleet.ok": at, "fleet.flaky": at, "fleet.bad": at}
+    with transaction(sessions) as session:
+        assert session.scalar(select(Sample.observed_at)) == datetime(2026, 11, 29, 12, 0,
+                                                                     tzinfo=UTC)
+
+    def due(moment: datetime) -> set[str]:
+        with transaction(sessions) as session:
+            return {job.name for job, _ in due_jobs(session, moment)}
+
+    assert due(at + timedelta(minutes=2)) == set()
+    assert due(at + timedelta(minutes=6)) == {"fleet.flaky"}
+    assert due(at + timedelta(minutes=9)) == {"fleet.ok", "fleet.flaky"}
+    assert due(at + timedelta(minutes=54)) == {"fleet.ok", "fleet.flaky", "fleet.bad"}
+
+
+def test_a_metric_without_data_shows_why_its_pull_failed_in_reviews(engine, api) -> None:
+    add_metrics(engine, {"gone": ("http", {"url": api.url("/nowhere"), "value": "n"})})
+    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW)
+
+    reply = run("pull fleet", ctx)
+    with transaction(session_factory(engine)) as session:
+        review = build_review(session, "T1", THIS_SPRINT, NOW)
+
+    metric = review.initiatives[0].metrics[0]
+    assert "Pulled 0 of 1" in reply.text and "404" in reply.text
+    assert metric.status is Status.NO_DATA
+    assert "last pull failed (permanent: fix the source): " in metric.status_reason
+    assert "404" in metric.status_reason
+    assert "404" in execute(g.MissingData(), ctx).text
+
+
+def test_the_pull_command_names_what_it_pulls(sqlite_url, api) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 4}),
+                                           "value": "n"}),
+                         "notes": ("manual", {})})
+    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW)
+
+    assert g.parse("pull fleet.bugs") == g.Pull("fleet", "bugs")
+    assert run("pull fleet.bugs", ctx).text.startswith("Pulled 1 of 1 metric(s); 1 new")
+    assert "manual metric: nothing to pull" in run("pull fleet.notes", ctx).text
+    assert run("pull nope", ctx).error
+
+
+# ---------------------------------------------------------------------------- Prometheus
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    yield from serve(tmp_path_factory)
+
+
+def test_backfill_stores_weeks_of_history_with_progress(sqlite_url, prometheus,
+                                                        resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    ids = add_metrics(engine, {"deploy": ("prometheus", {
+        "url": prometheus.url, "query": "deploy_duration_minutes", "by": "region",
+        "total": "mean"})})
+    history = prometheus.history
+    seen: list[tuple[int, int, int]] = []
+
+    outcome = puller(engine, resources).backfill(
+        jobs(engine)[0], history.start, history.end, step=timedelta(hours=1),
+        progress=lambda *p: seen.append(p))
+
+    hours = history.hours() + 1
+    assert outcome.ok and outcome.stored == hours * 4
+    assert seen[0] == (0, 4, 0) and seen[-1] == (4, 4, hours * 4)
+    with transaction(session_factory(engine)) as session:
+        count = session.scalar(select(func.count()).where(Sample.metric_id == ids["deploy"]))
+        assert count == hours * 4
+    assert attempts(engine)[ids["deploy"]][0].trigger == "backfill"
+
+
+def test_a_baseline_can_be_read_as_of_a_past_date(sqlite_url, prometheus, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"eu": ("prometheus", {
+        "url": prometheus.url, "query": 'deploy_duration_minutes{region="eu"}'})})
+    at = prometheus.history.start + timedelta(days=2)
+
+    value = puller(engine, resources).value_at(jobs(engine)[0], at)
+
+    assert value == pytest.approx(prometheus.history.value("eu", at))
+
+
+def test_a_source_without_history_cannot_be_backfilled(sqlite_url, api, resources) -> None:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"bugs": ("http", {"url": api.url("/b"), "value": "n"})})
+
+    outcome = puller(engine, resources).backfill(jobs(engine)[0], NOW - timedelta(days=3), NOW)
+
+    assert outcome.permanent and "no history" in outcome.error
+
+
+def test_deleting_a_metric_while_it_is_pulled_loses_nothing_else(engine, api,
+                                                                  resources) -> None:
+    ids = add_metrics(engine, {"a": ("http", {"url": api.route("/a", json={"n": 1}),
+                                              "value": "n"})})
+    pending = jobs(engine)
+    with transaction(session_factory(engine)) as session:
+        session.delete(session.get(Metric, ids["a"]))
+
+    report = puller(engine, resources).pull(pending)
+
+    assert report.outcomes == []
+
+
+def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
+        sqlite_url, api, resources) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.db import make_engine, upgrade
+    from metrics.scheduler import add_pull_job, pull_tick
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 2}),
+                                           "value": "n"})})
+    pull = Puller(session_factory(engine), resources, FAST)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    add_pull_job(scheduler, pull)
+
+    job = scheduler.get_job("pulls")
+    assert job.func is pull_tick and job.func.__module__ == "metrics.scheduler"
+    pull_tick(pull)
+    pull_tick(pull)
+
+    assert [len(rows) for rows in attempts(engine).values()] == [1]
+
+
+def test_outcome_backfill_and_push_from_the_command_line(sqlite_url, prometheus, monkeypatch,
+                                                          capsys) -> None:
+    from bot.cli import main
+    from bot.db import make_engine, upgrade
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    add_metrics(engine, {"signups": ("prometheus", {"url": prometheus.url,
+                                                    "query": "signups_total"}),
+                         "notes": ("push", {})})
+    since = prometheus.history.start + timedelta(days=1)
+
+    code = main(["backfill", "fleet.signups", "--since", since.isoformat(), "--until",
+                 (since + timedelta(days=1)).isoformat(), "--set-baseline"])
+    pushed = main(["push", "fleet.notes", "3.5", "--at", "2026-11-01T10:00:00Z"])
+    again = main(["push", "fleet.notes", "3.5", "--at", "2026-11-01T10:00:00Z"])
+
+    out = capsys.readouterr()
+    assert (code, pushed, again) == (0, 0, 0), out.err
+    assert "25 new values" in out.out and "Baseline of fleet.signups set to 250" in out.out
+    assert "nothing changed" in out.out
+    bad = main(["backfill", "fleet.notes", "--since", "2026-11-01"])
+    assert bad == 1 and "keeps no history" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""The SQL source against real databases: PostgreSQL (a throwaway server) and SQLite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from bot.errors import SourceError
+from metrics.registry import Resources, get_source
+from metrics.sql import SqlSource, check_select, read_only_engine
+
+AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
+ROWS = [("eu", 30.0), ("eu", 20.0), ("us", 40.0), ("apac", 12.0)]
+
+
+@pytest.fixture
+def warehouse(database_url: str) -> str:
+    """A database with a `deploys` table, written through an ordinary engine."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("create table deploys (region varchar(8), minutes float, "
+                                "label varchar(8))"))
+        connection.execute(text("insert into deploys values (:r, :m, 'x')"),
+                           [{"r": r, "m": m} for r, m in ROWS])
+    engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def reader(warehouse: str) -> Iterator[Engine]:
+    engine = read_only_engine(warehouse, 2.0)
+    yield engine
+    engine.dispose()
+
+
+def sql(engine: Engine, query: str, **config: object) -> SqlSource:
+    return SqlSource({"url": "(given)", "query": query, **config}, engine)
+
+
+def test_it_reads_one_number(reader) -> None:
+    readings = sql(reader, "select count(*) from deploys").read(AT)
+
+    assert [(r.segment, r.value, r.observed_at) for r in readings] == [("", 4.0, AT)]
+
+
+def test_rows_of_segment_and_value_become_segments_named_by_the_first_column(reader) -> None:
+    readings = sql(reader, "select region, avg(minutes) from deploys group by region",
+                   total="mean").read(AT)
+
+    values = {r.segment: r.value for r in readings}
+    assert values == {"region=apac": 12.0, "region=eu": 25.0, "region=us": 40.0,
+                      "": pytest.approx((12 + 25 + 40) / 3)}
+
+
+def test_a_row_with_a_null_segment_is_the_total(reader) -> None:
+    query = ("select region, avg(minutes) as v from deploys group by region "
+             "union all select null, avg(minutes) from deploys")
+
+    readings = sql(reader, query, by="zone").read(AT)
+
+    values = {r.segment: r.value for r in readings}
+    assert values[""] == pytest.approx(25.5)
+    assert values["zone=eu"] == 25.0
+
+
+@pytest.mark.parametrize("query", [
+    "delete from deploys",
+    "select 1; delete from deploys",
+    "with gone as (delete from deploys returning *) select count(*) from gone",
+    "select * into copy from deploys",
+    "update deploys set minutes = 0",
+])
+def test_a_write_statement_is_refused_before_it_reaches_the_database(query) -> None:
+    with pytest.raises(SourceError) as caught:
+        check_select(query)
+    assert caught.value.permanent
+
+
+def test_the_database_itself_refuses_a_write_that_slips_past_the_check(
+        reader, warehouse) -> None:
+    source = sql(reader, "select 1")
+    source.query = "insert into deploys values ('xx', 1, 'y')"  # as if the check had a hole
+
+    with pytest.raises(SourceError, match="read-only") as caught:
+        source.read(AT)
+
+    assert caught.value.permanent
+    check = create_engine(warehouse)
+    with check.connect() as connection:
+        assert connection.execute(text("select count(*) from deploys")).scalar() == 4
+    check.dispose()
+
+
+def test_words_inside_strings_and_comments_are_not_taken_for_writes() -> None:
+    query = "select count(*) from events -- no delete here\nwhere kind = 'update; drop'"
+    assert check_select(query) == query
+
+
+def test_a_slow_query_hits_the_statement_timeout(warehouse) -> None:
+    engine = read_only_engine(warehouse, 0.3)
+    slow = ("select pg_sleep(5)" if warehouse.startswith("postgresql") else
+            "with recursive c(x) as (select 1 union all select x + 1 from c "
+            "where x < 500000000) select count(*) from c")
+    source = SqlSource({"url": warehouse, "query": slow, "timeout": 0.3}, engine)
+    started = time.monotonic()
+
+    with pytest.raises(SourceError, match="statement timeout") as caught:
+        source.read(AT)
+
+    assert time.monotonic() - started < 3
+    assert not caught.value.permanent
+    engine.dispose()
+
+
+def test_an_unknown_table_is_a_permanent_error(reader) -> None:
+    with pytest.raises(SourceError, match="refused the query") as caught:
+        sql(reader, "select count(*) from nowhere").read(AT)
+    assert caught.value.permanent
+
+
+def test_a_value_that_is_not_a_number_is_a_permanent_error(reader) -> None:
+    with pytest.raises(SourceError, match="not a number") as caught:
+        sql(reader, "select max(label) from deploys").read(AT)
+    assert caught.value.permanent
+
+
+def test_a_source_built_from_config_reads_through_a_password_reference(postgres_url) -> None:
+    url = postgres_url.replace("postgres@", "postgres:${PGPASS_TEST}@")
+    resources = Resources(http=httpx.Client(), environ={"PGPASS_TEST": "unused-by-trust"})
+    try:
+        readings = get_source("sql", {"url": url, "query": "select 41 + 1"}, resources).read(AT)
+    finally:
+        resources.close()
+
+    assert readings[0].value == 42
