@@ -97,11 +97,12 @@ class TickResult:
 class DigestRunner:
     """Finds due digests and posts each once; safe to run in many processes at once."""
 
-    def __init__(self, sessions: sessionmaker[Session], poster: DigestPoster, *,
+    def __init__(self, sessions: sessionmaker[Session],
+                 posters: Callable[[str], DigestPoster], *,
                  worker: str, refresh: Callable[[list[int]], None] | None = None,
                  lease: timedelta = LEASE, grace: timedelta = GRACE) -> None:
         self.sessions = sessions
-        self.poster = poster
+        self.posters = posters  # workspace -> the poster that speaks to it
         self.worker = worker
         self.refresh = refresh
         self.lease = lease
@@ -164,22 +165,23 @@ class DigestRunner:
             review = build_review(session, schedule.workspace, occurrence.spec, now,
                                   initiatives=chosen, period_at=occurrence.period_at)
         channel = schedule.channel
+        poster = self.posters(schedule.workspace)
         if claim.resumed and not claim.message_ts:
-            found = self.poster.find_digest(channel, claim.key,
+            found = poster.find_digest(channel, claim.key,
                                             since=occurrence.fire_at - timedelta(hours=1))
             if found:
                 claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                      message_ts=found)
         if not claim.message_ts:
-            ts = self.poster.post_headline(channel, review, claim.key, late)
+            ts = poster.post_headline(channel, review, claim.key, late)
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  message_ts=ts)
         for initiative in review.initiatives:
             if initiative.key in claim.progress:
                 continue
-            if not (claim.resumed and self.poster.has_reply(channel, claim.message_ts,
+            if not (claim.resumed and poster.has_reply(channel, claim.message_ts,
                                                             claim.key, initiative.key)):
-                self.poster.post_initiative(channel, claim.message_ts, initiative, claim.key)
+                poster.post_initiative(channel, claim.message_ts, initiative, claim.key)
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  done_part=initiative.key)
         claims.finish(self.sessions, claim, now=now)
@@ -199,8 +201,9 @@ class DigestRunner:
                 owners = [u for u in (initiative.product_owner, initiative.engineering_owner)
                           if u]
                 key = f"nudge:{initiative.id}:r{initiative.revision}"
-                plans.append((key, sprint.start, initiative.key, initiative.name, owners))
-        for key, sprint_start, initiative_key, name, owners in plans:
+                plans.append((key, sprint.start, initiative.workspace, initiative.key,
+                              initiative.name, owners))
+        for key, sprint_start, workspace, initiative_key, name, owners in plans:
             claim = claims.try_claim(self.sessions, key=key, kind="nudge", worker=self.worker,
                                      scheduled_for=sprint_start, now=now, lease=self.lease)
             if claim is None:
@@ -210,8 +213,9 @@ class DigestRunner:
                     f"`/outcome show {initiative_key}` and sign with "
                     f"`/outcome agree {initiative_key}`.")
             try:
+                poster = self.posters(workspace)
                 for user in dict.fromkeys(owners):
-                    self.poster.nudge(user, text)
+                    poster.nudge(user, text)
             except Exception as exc:  # retried on a later tick
                 log.exception("nudge %s failed; will retry", key)
                 claims.fail(self.sessions, claim, now=now, error=type(exc).__name__,

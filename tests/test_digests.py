@@ -74,7 +74,7 @@ def sessions(engine):
 
 
 def runner(sessions, poster, worker="clock-1", **kwargs) -> DigestRunner:
-    return DigestRunner(sessions, poster, worker=worker, **kwargs)
+    return DigestRunner(sessions, lambda workspace: poster, worker=worker, **kwargs)
 
 
 def test_a_due_digest_is_posted_once_and_later_ticks_do_nothing(sessions):
