@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
               "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
               "  outcome settings\n"
+              "  outcome serve (Slack over HTTP on $PORT) | outcome run (Socket Mode if "
+              "SLACK_APP_TOKEN is set)\n"
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
@@ -259,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(argv[1:], settings)
         if verb == "settings":
             return _settings_help()
+        if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode
+            from bot import server
+
+            return server.serve(settings) if verb == "serve" else server.run(settings)
         if verb in ("apply", "check", "export"):
             return {"apply": _apply, "check": _check, "export": _export}[verb](argv[1:],
                                                                           settings)

@@ -1,0 +1,215 @@
+"""`outcome serve`: the Slack HTTP endpoints, and `outcome run` (Socket Mode when an app
+token is set).
+
+A small threaded HTTP server from the standard library: one thread per connection, so a
+slow request never holds up another and every ack leaves within Slack's 3 seconds. It is
+stateless (everything lives in the database), so any number of replicas can run behind a
+load balancer.
+
+- ``POST /slack/events``: commands, interactions and events, signature-checked by bolt.
+- ``GET /slack/install`` and ``GET /slack/oauth_redirect``: the OAuth install flow.
+- ``GET /healthz``: 200 when the database answers, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from sqlalchemy import Engine, text
+
+from bot import db
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1 << 20  # Slack payloads are far smaller; refuse anything bigger
+
+
+class SlackServer(ThreadingHTTPServer):
+    """An HTTP server that hands Slack's requests to a bolt app."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App,
+                 health: Callable[[], bool] = lambda: True) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self.health = health
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SlackServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # a client that stops sending loses its thread after this
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == HEALTH_PATH:
+            healthy = _safely(self.server.health)
+            self._send(200 if healthy else 503, {"Content-Type": ["text/plain"]},
+                       "ok" if healthy else "database unavailable")
+            return
+        flow = self.server.app.oauth_flow
+        if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            request = BoltRequest(body="", query=query, headers=self._headers())
+            handle = flow.handle_installation if path == flow.install_path \
+                else flow.handle_callback
+            self._send_bolt(handle(request))
+            return
+        self._send(404, {}, "not found")
+
+    def do_POST(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != EVENTS_PATH:
+            self._send(404, {}, "not found")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "-1")
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(411, {}, "Content-Length required")
+            return
+        if length > MAX_BODY_BYTES:
+            self._send(413, {}, "request too large")
+            self.close_connection = True
+            return
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        try:
+            response = self.server.app.dispatch(
+                BoltRequest(body=body, query=query, headers=self._headers()))
+        except Exception:  # bolt handles listener errors; this is the last line of defence
+            log.exception("dispatching a Slack request failed")
+            response = BoltResponse(status=500, body="")
+        self._send_bolt(response)
+
+    def _headers(self) -> dict[str, list[str]]:
+        headers: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        return headers
+
+    def _send_bolt(self, response: BoltResponse) -> None:
+        self._send(response.status, response.headers, response.body)
+
+    def _send(self, status: int, headers: Mapping[str, Sequence[str]], body: str | bytes
+              ) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        for name, values in headers.items():
+            if name.lower() == "content-length":
+                continue
+            for value in values:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _safely(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:
+        log.warning("health check failed", exc_info=True)
+        return False
+
+
+def database_health(engine: Engine) -> Callable[[], bool]:
+    def check() -> bool:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    return check
+
+
+def make_server(app: App, host: str = "0.0.0.0", port: int = 3000,
+                health: Callable[[], bool] = lambda: True) -> SlackServer:
+    """A server bound to (host, port); port 0 picks a free one (tests)."""
+    return SlackServer((host, port), app, health)
+
+
+def start_in_thread(server: SlackServer, poll_interval: float = 0.5) -> threading.Thread:
+    """Serve in a daemon thread; ``shutdown()`` takes up to ``poll_interval`` seconds."""
+    thread = threading.Thread(target=server.serve_forever, args=(poll_interval,),
+                              name="slack-http", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---------------------------------------------------------------------------- entry points
+
+def _build(settings: Settings) -> tuple[App, Engine, Runtime]:
+    from bot.slack_app import Runtime, SlackConfig, build_app
+
+    engine = db.make_engine(settings.database_url)
+    if not db.schema_is_current(engine):
+        if engine.dialect.name != "sqlite":
+            raise ConfigError("The database schema is not up to date: run `outcome db "
+                              "upgrade` first (the Procfile's release step does this).")
+        db.upgrade(engine)
+    runtime = Runtime.from_settings(settings, db.session_factory(engine))
+    return build_app(SlackConfig.from_settings(settings), runtime, engine), engine, runtime
+
+
+def serve(settings: Settings, host: str = "0.0.0.0") -> int:
+    """HTTP mode: serve until SIGTERM/SIGINT, then finish the requests in flight."""
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    from bot.slack_app import drain
+
+    app, engine, runtime = _build(settings)
+    server = make_server(app, host, settings.port, database_health(engine))
+    stop = threading.Event()
+
+    def shut_down(signum: int, _frame: Any) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    log.info("serving Slack on %s (events at %s)", server.url, EVENTS_PATH)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        drain(app, runtime)  # finish what was acked: a review half-posted is worse than a late exit
+        engine.dispose()
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), else HTTP mode."""
+    if not settings.slack_app_token:
+        return serve(settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    app, _engine, _runtime = _build(settings)
+    log.info("connecting to Slack in Socket Mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0

@@ -1,0 +1,154 @@
+"""The `/outcome` slash command.
+
+The ack answers at once: help and malformed input get their usage there (parsing is pure
+and fast). Everything that touches the database, renders a chart or calls Slack runs in a
+lazy listener after the ack and answers through ``respond`` or ``chat.postMessage``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot import grammar as g
+from bot.errors import UsageError
+from bot.services import Actor
+from bot.slack_posting import SlackDeliveryError, SlackPoster
+from handlers import modals, signoff
+from handlers.common import GENERIC_ERROR, safe_execute, usage_text
+
+if TYPE_CHECKING:
+    from slack_bolt import Ack, App, Respond
+
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/outcome"
+_METRIC_MODAL = re.compile(r"metric(?:\s+add)?(?:\s+([a-z0-9][a-z0-9_-]{0,63}))?", re.I)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with a command text: answer in the ack, open a modal, or do work."""
+
+    kind: str  # reply | define_modal | metric_modal | work
+    text: str = ""
+    command: g.Command | None = None
+    initiative: str = ""
+
+
+def plan(text: str) -> Plan:
+    """Decide from the text alone (no database, no Slack): safe to call before the ack."""
+    stripped = " ".join(text.split())
+    if stripped.lower() == "define":
+        return Plan("define_modal")
+    match = _METRIC_MODAL.fullmatch(stripped)
+    if match:
+        return Plan("metric_modal", initiative=(match[1] or "").lower())
+    try:
+        command = g.parse(text)
+    except UsageError as exc:
+        return Plan("reply", text=usage_text(exc, COMMAND))
+    if isinstance(command, g.Help):
+        return Plan("reply", text=g.help_text(command.topic, COMMAND))
+    return Plan("work", command=command)
+
+
+def _ack_text(step: Plan) -> str | None:
+    if step.kind == "reply":
+        return step.text
+    if isinstance(step.command, g.ReviewCommand):
+        return f":hourglass_flowing_sand: Building the review ({step.command.period.describe()})…"
+    if isinstance(step.command, g.Export):
+        return ":hourglass_flowing_sand: Preparing the export; I'll send it to you in a DM."
+    return None
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def acknowledge(ack: Ack, body: dict[str, Any]) -> None:
+        try:
+            text = _ack_text(plan(body.get("text") or ""))
+        except Exception:  # never a 500 or a stack trace for a slash command
+            log.exception("planning %r failed", (body.get("text") or "")[:200])
+            text = GENERIC_ERROR
+        ack(text=text, response_type="ephemeral") if text else ack()
+
+    def work(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        step = plan(body.get("text") or "")
+        if isinstance(step.command, SLOW):
+            runtime.submit(_work_safely, body, client, respond, runtime)
+        else:
+            _work_safely(body, client, respond, runtime)
+
+    app.command(COMMAND)(ack=acknowledge, lazy=[work])
+
+
+# Commands that render charts, upload files or read every series: they run on the worker.
+SLOW = (g.ReviewCommand, g.Moved, g.Export)
+
+
+def _work_safely(body: dict[str, Any], client: WebClient, respond: Respond,
+                 runtime: Runtime) -> None:
+    try:
+        _work(body, client, respond, runtime)
+    except SlackDeliveryError as exc:
+        respond(text=exc.message)
+    except Exception:
+        log.exception("/outcome %r failed", (body.get("text") or "")[:200])
+        respond(text=GENERIC_ERROR)
+
+
+def _work(body: dict[str, Any], client: WebClient, respond: Respond,
+          runtime: Runtime) -> None:
+    step = plan(body.get("text") or "")
+    actor = Actor(str(body.get("team_id", "")), str(body.get("user_id", "")))
+    channel = str(body.get("channel_id", ""))
+    if step.kind == "define_modal":
+        modals.open_define(client, runtime, body["trigger_id"], actor, channel)
+        return
+    if step.kind == "metric_modal":
+        error = modals.open_metric(client, runtime, body["trigger_id"], actor, channel,
+                                   step.initiative)
+        if error:
+            respond(text=error)
+        return
+    if step.kind != "work" or step.command is None:
+        return
+    command = step.command
+    key = getattr(command, "key", None) if isinstance(command, g.Define) else getattr(
+        command, "initiative", None)
+    before = None
+    if isinstance(command, g.Define | g.MetricAdd | g.Agree) and key:
+        before = signoff.snapshot(runtime, actor.workspace, key)
+    reply = safe_execute(command, runtime.context(actor.workspace, actor.user))
+    if reply.error:
+        respond(text=reply.text)
+        return
+    if isinstance(command, g.ReviewCommand) and reply.review is not None:
+        run_key = f"adhoc:{body.get('trigger_id', '')}"
+        SlackPoster(client).post_review(channel, reply.review, run_key=run_key)
+        respond(text=f":white_check_mark: Posted the review ({reply.review.period_label}) "
+                     "in this channel, one thread reply per initiative.")
+        return
+    if reply.attachment is not None:
+        dm = client.conversations_open(users=actor.user)["channel"]["id"]
+        SlackPoster(client).upload(dm, None, [{
+            "content": reply.attachment.content, "filename": reply.attachment.filename,
+            "title": reply.attachment.title or reply.attachment.filename}],
+            comment=reply.text)
+        respond(text=f"{reply.text} Sent to you in a DM.")
+        return
+    respond(text=reply.text, response_type="in_channel" if reply.public else "ephemeral")
+    if isinstance(command, g.Define):
+        modals.offer_add_metric(respond, command.key)
+    if key and isinstance(command, g.Define | g.MetricAdd | g.Agree):
+        try:
+            signoff.after_change(client, runtime, actor, key, before)
+        except SlackDeliveryError as exc:
+            respond(text=f"Saved. But I could not update the sign-off in the review "
+                         f"channel: {exc.message}")

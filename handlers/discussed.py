@@ -1,0 +1,60 @@
+"""The "Discussed" button on a posted review: records that the team went through it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot.db import transaction
+from bot.errors import OutcomeError
+from bot.services import Actor, find_initiative, record_audit
+from bot.slack_posting import DISCUSSED_ACTION
+from handlers.common import GENERIC_ERROR, team_of, user_of
+
+if TYPE_CHECKING:
+    from slack_bolt import Ack, App, Respond
+
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def mark_discussed(runtime: Runtime, actor: Actor, key: str, period: str, channel: str,
+                   ts: str) -> None:
+    """Audit event ``discussed``: who confirmed the review of which period, where."""
+    with transaction(runtime.sessions) as session:
+        initiative = find_initiative(session, actor.workspace, key)
+        record_audit(session, actor, "discussed", initiative=initiative,
+                     after={"period": period, "channel": channel, "ts": ts})
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.action(DISCUSSED_ACTION)
+    def discussed_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
+                          respond: Respond) -> None:
+        ack()
+        actor = Actor(team_of(body), user_of(body))
+        try:
+            value = json.loads(body["actions"][0]["value"])
+            channel = body["channel"]["id"]
+            message = body["message"]
+            mark_discussed(runtime, actor, value["i"], value.get("p", ""), channel,
+                           message["ts"])
+            when = runtime.now().astimezone(UTC)
+            blocks = [b for b in message.get("blocks", [])
+                      if b.get("action_id") != DISCUSSED_ACTION
+                      and not str(b.get("block_id", "")).startswith("discussed:")]
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                           f":white_check_mark: Discussed, confirmed by <@{actor.user}> on "
+                           f"{when:%Y-%m-%d %H:%M} UTC"}]})
+            client.chat_update(channel=channel, ts=message["ts"],
+                               text=message.get("text") or "Review", blocks=blocks)
+        except OutcomeError as exc:
+            respond(text=exc.message, response_type="ephemeral", replace_original=False)
+        except Exception:
+            log.exception("discussed button failed")
+            respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)

@@ -1,0 +1,95 @@
+"""The App Home tab: the user's initiatives with their status and latest numbers."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot.models import Initiative
+from bot.periods import THIS_SPRINT
+from bot.render.common import STATUS_EMOJI, with_unit
+from bot.review_builder import build_review
+from bot.services import list_initiatives
+from handlers.common import plain
+from handlers.modals import ADD_METRIC_ACTION, OPEN_DEFINE_ACTION
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_INITIATIVES = 20  # 4 blocks each keeps the tab under Slack's 100 blocks
+
+
+def _mine(initiatives: list[Initiative], user: str) -> list[Initiative]:
+    return [i for i in initiatives
+            if user in (i.product_owner, i.engineering_owner, i.created_by)]
+
+
+def home_view(runtime: Runtime, team: str, user: str) -> dict[str, Any]:
+    now = runtime.now()
+    with runtime.sessions() as session:
+        everyone = list_initiatives(session, team)
+        mine = _mine(everyone, user)
+        shown = (mine or everyone)[:MAX_INITIATIVES]
+        review = build_review(session, team, THIS_SPRINT, now, initiatives=shown,
+                              with_history=False) if shown else None
+        states = {i.key: (i.status, i.revision) for i in shown}
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your initiatives"}},
+        {"type": "actions", "elements": [{
+            "type": "button", "action_id": OPEN_DEFINE_ACTION, "style": "primary",
+            "text": {"type": "plain_text", "text": "Define an initiative"}}]},
+    ]
+    if review is None:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       "No initiatives yet. Define one with the button above or "
+                       "`/outcome define`."}})
+    else:
+        if not mine:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                           "You own none yet; these are the workspace's initiatives."}]})
+        for initiative in review.initiatives:
+            status, revision = states[initiative.key]
+            lines = [f"*{initiative.name}* (`{initiative.key}`) — criteria {status}, "
+                     f"revision {revision} · {initiative.period.label}"]
+            for metric in initiative.metrics:
+                latest = metric.change.after.value if metric.change.after else None
+                target = metric.definition.target
+                lines.append(
+                    f"{STATUS_EMOJI[metric.status]} {metric.definition.name}: "
+                    f"{with_unit(latest, metric.definition.unit)} "
+                    f"(target {with_unit(target, metric.definition.unit)}), "
+                    f"{metric.status.value}")
+            if not initiative.metrics:
+                lines.append("_No metrics yet._")
+            blocks += [
+                {"type": "divider"},
+                {"type": "section", "text": {"type": "mrkdwn", "text": plain("\n".join(lines))},
+                 "accessory": {"type": "button", "action_id": ADD_METRIC_ACTION,
+                               "value": initiative.key,
+                               "text": {"type": "plain_text", "text": "Add metric"}}},
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": plain(
+                    f"What moved: {initiative.what_moved}")}]},
+            ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                   "Ask me in a DM: _what moved this sprint?_, _what regressed?_, "
+                   "_how is <initiative> doing?_"}]})
+    return {"type": "home", "blocks": blocks}
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.event("app_home_opened")
+    def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        try:
+            client.views_publish(user_id=user, view=home_view(runtime,
+                                 str(body.get("team_id", "")), user))
+        except Exception:
+            log.exception("publishing the home tab failed")

@@ -1,0 +1,379 @@
+"""Modals for defining an initiative and adding a metric.
+
+Submissions are checked with the same value parsers as the text grammar; a bad field is
+answered with ``response_action: errors`` on that field, so the modal stays open with
+everything the user typed. Only a valid submission closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot import grammar as g
+from bot.errors import OutcomeError, UsageError
+from bot.services import Actor, list_initiatives, validate_key
+from bot.slack_posting import SlackDeliveryError
+from handlers import signoff
+from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
+
+if TYPE_CHECKING:
+    from slack_bolt import Ack, App, Respond
+
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+DEFINE_VIEW = "outcome_define"
+METRIC_VIEW = "outcome_metric"
+ADD_METRIC_ACTION = "outcome_add_metric"
+OPEN_DEFINE_ACTION = "outcome_open_define"
+SOURCE_KINDS = ("manual", "demo", "prometheus", "sql", "http", "csv")
+MAX_ERROR = 300
+
+
+# ---------------------------------------------------------------------------- view builders
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+           hint: str = "") -> dict[str, Any]:
+    block = {"type": "input", "block_id": block_id, "label": _text(label),
+             "element": {**element, "action_id": "value"}, "optional": optional}
+    if hint:
+        block["hint"] = _text(hint)
+    return block
+
+
+def _text_input(block_id: str, label: str, *, optional: bool = False, multiline: bool = False,
+                placeholder: str = "", initial: str = "", hint: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
+    if placeholder:
+        element["placeholder"] = _text(placeholder)
+    if initial:
+        element["initial_value"] = initial
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+def _select(block_id: str, label: str, options: list[tuple[str, str]], initial: str = "",
+            *, optional: bool = False) -> dict[str, Any]:
+    choices = [{"text": _text(text), "value": value} for value, text in options]
+    element: dict[str, Any] = {"type": "static_select", "options": choices}
+    chosen = [c for c in choices if c["value"] == initial]
+    if chosen:
+        element["initial_option"] = chosen[0]
+    return _input(block_id, label, element, optional=optional)
+
+
+def define_view(runtime: Runtime, channel: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": DEFINE_VIEW,
+        "title": _text("Define an initiative"),
+        "submit": _text("Save"),
+        "close": _text("Cancel"),
+        "private_metadata": json.dumps({"channel": channel}),
+        "blocks": [
+            _text_input("key", "Key", placeholder="checkout",
+                        hint="Lowercase letters, digits, - and _; used in commands."),
+            _text_input("name", "Name", placeholder="Faster checkout"),
+            _text_input("why", "Why: the business goal", optional=True, multiline=True),
+            _text_input("who", "Who: whose behaviour must change", optional=True,
+                        multiline=True),
+            _text_input("how", "How: the behaviour change", optional=True, multiline=True),
+            _text_input("what", "What: the deliverables", optional=True, multiline=True),
+            _input("channel", "Review channel", {"type": "conversations_select",
+                   "default_to_current_conversation": True,
+                   "filter": {"include": ["public", "private"]}}, optional=True),
+            _input("po", "Product owner", {"type": "users_select"}, optional=True),
+            _input("eng", "Engineering owner", {"type": "users_select"}, optional=True),
+            _text_input("sprint", "Sprint length", optional=True,
+                        initial=f"{runtime.default_sprint_days}d", hint="e.g. 14d"),
+            _text_input("tz", "Time zone", optional=True, initial=runtime.default_timezone,
+                        hint="IANA name, e.g. Europe/Berlin"),
+        ],
+    }
+
+
+def metric_view(initiative: str, choices: list[tuple[str, str]],
+                channel: str) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if not initiative:
+        blocks.append(_select("initiative", "Initiative", choices))
+    blocks += [
+        _text_input("key", "Key", placeholder="deploy-time"),
+        _text_input("name", "Name", placeholder="Deployment time"),
+        _text_input("question", "Question it answers", optional=True, multiline=True,
+                    placeholder="Do deployments get faster?"),
+        _select("source", "Source", [(k, k) for k in SOURCE_KINDS], "manual"),
+        _text_input("config", "Source config (JSON)", optional=True, multiline=True,
+                    placeholder='{"query": "avg(deploy_seconds)"}',
+                    hint="Secrets as ${ENV_NAME} references, never literal."),
+        _text_input("unit", "Unit", optional=True, placeholder="min"),
+        _select("direction", "Better is", [("up", "higher"), ("down", "lower")], "up"),
+        _text_input("baseline", "Baseline", optional=True, placeholder="40"),
+        _text_input("target", "Target", placeholder="12"),
+        _input("by", "Target date", {"type": "datepicker"}, optional=True),
+    ]
+    title = f"Metric for {initiative}" if initiative else "Add a metric"
+    return {
+        "type": "modal",
+        "callback_id": METRIC_VIEW,
+        "title": _text(plain(title, 24)),
+        "submit": _text("Save"),
+        "close": _text("Cancel"),
+        "private_metadata": json.dumps({"initiative": initiative, "channel": channel}),
+        "blocks": blocks,
+    }
+
+
+def open_define(client: WebClient, runtime: Runtime, trigger_id: str, actor: Actor,
+                channel: str) -> None:
+    client.views_open(trigger_id=trigger_id, view=define_view(runtime, channel))
+
+
+def open_metric(client: WebClient, runtime: Runtime, trigger_id: str, actor: Actor,
+                channel: str, initiative: str) -> str | None:
+    """Open the metric modal; return a message instead when there is nothing to add to."""
+    with runtime.sessions() as session:
+        known = [(i.key, plain(f"{i.name} ({i.key})", 75))
+                 for i in list_initiatives(session, actor.workspace)][:100]
+    if initiative and initiative not in {key for key, _ in known}:
+        names = ", ".join(key for key, _ in known) or "none yet"
+        return f"No initiative {initiative!r}. Known initiatives: {names}."
+    if not known:
+        return "There are no initiatives yet: `/outcome define` opens a form for one."
+    client.views_open(trigger_id=trigger_id, view=metric_view(initiative, known, channel))
+    return None
+
+
+def offer_add_metric(respond: Respond, key: str) -> None:
+    respond(text=f"Add a metric to {key}?", response_type="ephemeral", blocks=[{
+        "type": "actions", "elements": [{
+            "type": "button", "action_id": ADD_METRIC_ACTION, "value": key,
+            "text": _text("Add metric")}]}])
+
+
+# ---------------------------------------------------------------------------- submissions
+
+def _value(values: dict[str, Any], block_id: str) -> Any:
+    element = (values.get(block_id) or {}).get("value") or {}
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        return (element.get("value") or "").strip()
+    if kind in {"static_select", "radio_buttons"}:
+        return (element.get("selected_option") or {}).get("value", "")
+    if kind == "conversations_select":
+        return element.get("selected_conversation") or ""
+    if kind == "users_select":
+        return element.get("selected_user") or ""
+    if kind == "datepicker":
+        return element.get("selected_date") or ""
+    return element.get("value") or ""
+
+
+class _Form:
+    """Reads fields, collecting an inline error per block instead of stopping at the first."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.errors: dict[str, str] = {}
+
+    def get(self, block_id: str) -> Any:
+        return _value(self.values, block_id)
+
+    def parse(self, block_id: str, parse: Callable[[str, str], Any], name: str) -> Any:
+        raw = self.get(block_id)
+        if raw in ("", None):
+            return None
+        try:
+            return parse(raw, name)
+        except UsageError as exc:
+            self.errors[block_id] = plain(exc.message, MAX_ERROR)
+            return None
+
+    def require(self, block_id: str, message: str) -> None:
+        if not self.get(block_id):
+            self.errors.setdefault(block_id, message)
+
+
+def _key(form: _Form, what: str) -> str:
+    key = str(form.get("key")).lower()
+    try:
+        return validate_key(key, what)
+    except UsageError as exc:
+        form.errors["key"] = plain(exc.message, MAX_ERROR)
+        return key
+
+
+def define_fields(values: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
+    form = _Form(values)
+    key = _key(form, "an initiative")
+    fields: dict[str, Any] = {"name": form.parse("name", g.parse_short_text, "name")}
+    form.require("name", "Give the initiative a name.")
+    for name in ("why", "who", "how", "what"):
+        fields[name] = form.parse(name, g.parse_text, name) or ""
+    for block_id, field in (("channel", "channel"), ("po", "product_owner"),
+                            ("eng", "engineering_owner")):
+        if form.get(block_id):
+            fields[field] = form.get(block_id)
+    sprint = form.parse("sprint", g.parse_sprint_days, "sprint")
+    if sprint is not None:
+        fields["sprint_days"] = sprint
+    zone = form.parse("tz", g.parse_timezone, "tz")
+    if zone is not None:
+        fields["timezone"] = zone
+    return key, {k: v for k, v in fields.items() if v is not None}, form.errors
+
+
+def metric_fields(values: dict[str, Any], initiative: str
+                  ) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    form = _Form(values)
+    if not initiative:
+        initiative = str(form.get("initiative"))
+        form.require("initiative", "Choose the initiative.")
+    key = _key(form, "a metric")
+    fields: dict[str, Any] = {
+        "name": form.parse("name", g.parse_short_text, "name"),
+        "question": form.parse("question", g.parse_text, "question") or "",
+        "unit": form.parse("unit", g.parse_unit, "unit") or "",
+        "direction": form.parse("direction", g.parse_direction, "direction") or "up",
+        "baseline_value": form.parse("baseline", g.parse_number, "baseline"),
+        "target_value": form.parse("target", g.parse_number, "target"),
+        "target_date": form.parse("by", g.parse_day, "target date"),
+    }
+    form.require("name", "Give the metric a name.")
+    form.require("target", "A metric needs a target, e.g. 12.")
+    kind = str(form.get("source") or "manual")
+    fields["source_kind"] = kind
+    fields["source_config"] = _source_config(form, kind)
+    target_date = fields["target_date"]
+    if isinstance(target_date, date) and "by" not in form.errors and target_date.year < 2000:
+        form.errors["by"] = "Pick a target date in the future."
+    if fields["baseline_value"] is None:
+        del fields["baseline_value"]
+    if fields["target_date"] is None:
+        del fields["target_date"]
+    return initiative, key, fields, form.errors
+
+
+def _source_config(form: _Form, kind: str) -> dict[str, Any]:
+    raw = str(form.get("config") or "")
+    if not raw:
+        if kind not in {"manual", "demo"}:
+            form.errors["config"] = (f"The {kind} source needs its config as JSON; see "
+                                     "docs/slack.md for each kind's fields.")
+        return {}
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        form.errors["config"] = f"Not valid JSON: {exc.msg} (line {exc.lineno})."
+        return {}
+    if not isinstance(config, dict):
+        form.errors["config"] = 'Write a JSON object, e.g. {"query": "..."}.'
+        return {}
+    try:
+        from metrics.secrets import refuse_literal_secrets
+
+        refuse_literal_secrets(config)
+    except OutcomeError as exc:
+        form.errors["config"] = plain(exc.message, MAX_ERROR)
+    return config
+
+
+# ---------------------------------------------------------------------------- listeners
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.view(DEFINE_VIEW)
+    def define_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         client: WebClient) -> None:
+        _submit(ack, body, view, client, runtime, metric=False)
+
+    @app.view(METRIC_VIEW)
+    def metric_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         client: WebClient) -> None:
+        _submit(ack, body, view, client, runtime, metric=True)
+
+    @app.action(ADD_METRIC_ACTION)
+    def add_metric_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
+                           respond: Respond) -> None:
+        ack()
+        actor = Actor(team_of(body), user_of(body))
+        channel = (body.get("channel") or {}).get("id", "")
+        try:
+            error = open_metric(client, runtime, body["trigger_id"], actor, channel,
+                                body["actions"][0].get("value", ""))
+        except Exception:
+            log.exception("opening the metric modal failed")
+            error = GENERIC_ERROR
+        if error:
+            respond(text=error, response_type="ephemeral", replace_original=False)
+
+    @app.action(OPEN_DEFINE_ACTION)
+    def open_define_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            open_define(client, runtime, body["trigger_id"], Actor(team_of(body),
+                        user_of(body)), "")
+        except Exception:
+            log.exception("opening the define modal failed")
+
+
+def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+            runtime: Runtime, *, metric: bool) -> None:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = view["state"]["values"]
+        actor = Actor(team_of(body), user_of(body))
+        if metric:
+            initiative, key, fields, errors = metric_fields(values, meta.get("initiative", ""))
+            command: g.Command = g.MetricAdd(initiative, key, fields)
+        else:
+            key, fields, errors = define_fields(values)
+            initiative = key
+            command = g.Define(key, fields)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        before = signoff.snapshot(runtime, actor.workspace, initiative)
+        reply = safe_execute(command, runtime.context(actor.workspace, actor.user))
+        if reply.error:
+            # The services refused (e.g. an archived initiative): keep the modal open.
+            ack(response_action="errors", errors={"key": plain(reply.text, MAX_ERROR)})
+            return
+        ack()
+    except Exception:
+        log.exception("modal submission failed")
+        ack(response_action="errors", errors={"key": GENERIC_ERROR})
+        return
+    _confirm(client, runtime, actor, meta.get("channel", ""), reply.text, initiative,
+             before, offer_metric=not metric)
+
+
+def _confirm(client: WebClient, runtime: Runtime, actor: Actor, channel: str, text: str,
+             initiative: str, before: signoff.Snapshot | None, *, offer_metric: bool) -> None:
+    """Tell the user what was saved (ephemeral where they were, else a DM), then sign-off."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn",
+                                                                  "text": plain(text)}}]
+    if offer_metric:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": ADD_METRIC_ACTION, "value": initiative,
+            "text": _text("Add metric")}]})
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=actor.user, text=text,
+                                      blocks=blocks)
+        else:
+            client.chat_postMessage(channel=actor.user, text=text, blocks=blocks)
+        signoff.after_change(client, runtime, actor, initiative, before)
+    except SlackDeliveryError as exc:
+        client.chat_postMessage(channel=actor.user, text=f"Saved. {exc.message}")
+    except Exception:
+        log.exception("confirming a modal submission failed")

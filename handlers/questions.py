@@ -1,0 +1,103 @@
+"""Questions in an app mention or a DM, answered in a thread with numbers and a chart."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot import grammar as g
+from bot.errors import UsageError
+from bot.questions import parse_question, question_help
+from bot.slack_posting import SlackDeliveryError, SlackPoster, render_charts
+from handlers.common import GENERIC_ERROR, plain, safe_execute
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.review import InitiativeReview, Review
+    from bot.slack_app import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_CHARTS = 3
+
+
+def charted(command: g.Command, review: Review | None) -> list[InitiativeReview]:
+    """The initiatives whose charts answer the question: the one asked about, or those
+    whose metrics moved (biggest first)."""
+    if review is None:
+        return []
+    if isinstance(command, g.ReviewCommand):
+        return list(review.initiatives[:1])
+    chosen: list[InitiativeReview] = []
+    for initiative, _metric in review.ranked_movers():
+        if initiative not in chosen:
+            chosen.append(initiative)
+    return chosen[:MAX_CHARTS]
+
+
+def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: str,
+           thread_ts: str, text: str) -> None:
+    """Answer ``text`` in the thread; never raises."""
+    poster = SlackPoster(client, join_public_channels=False)
+    try:
+        try:
+            command = parse_question(text, runtime.now().date())
+        except UsageError as exc:
+            reply_text = exc.message
+            command = None
+        if command is None:
+            poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
+                         text=plain(reply_text, 39_000))
+            return
+        if isinstance(command, g.Help):
+            poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
+                         text=question_help())
+            return
+        reply = safe_execute(command, runtime.context(team, user))
+        if isinstance(command, g.ReviewCommand) and reply.review and not reply.error:
+            from bot.render.blocks import initiative_messages
+
+            for payload in initiative_messages(reply.review.initiatives[0]):
+                poster.call("chat_postMessage", channel, channel=channel,
+                             thread_ts=thread_ts, text=payload["text"],
+                             blocks=payload["blocks"])
+        else:
+            poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
+                         text=plain(reply.text, 39_000))
+        if reply.error:
+            return
+        for initiative in charted(command, reply.review):
+            uploads = render_charts(initiative)[:1]
+            if uploads:
+                poster.upload(channel, thread_ts, uploads)
+    except SlackDeliveryError as exc:
+        log.warning("answering in %s failed: %s", channel, exc.message)
+    except Exception:
+        log.exception("answering %r failed", text[:200])
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GENERIC_ERROR)
+        except Exception:
+            log.exception("could not even say that answering failed")
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.event("app_mention")
+    def mentioned(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if not runtime.first_delivery(body.get("event_id")):
+            return
+        runtime.submit(answer, client, runtime, str(body.get("team_id", "")),
+                       str(event.get("user", "")), event["channel"],
+                       event.get("thread_ts") or event["ts"], event.get("text", ""))
+
+    @app.event("message")
+    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not runtime.first_delivery(body.get("event_id")):
+            return
+        runtime.submit(answer, client, runtime, str(body.get("team_id", "")),
+                       str(event.get("user", "")), event["channel"],
+                       event.get("thread_ts") or event["ts"], event.get("text", ""))

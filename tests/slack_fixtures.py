@@ -1,0 +1,49 @@
+"""Fixtures for the Slack tests: the fake Slack Web API and the bot serving HTTP against it.
+
+Load them with ``pytest_plugins = ("slack_fixtures",)`` in a test module.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_slack import BOT_TOKEN, FakeSlack
+from slack_helpers import ENG, PO, SIGNING_SECRET, Bot, migrated_engine, start_bot, stop_bot
+
+from bot.db import make_engine
+from bot.slack_app import SlackConfig
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_user(PO, "ana")
+        fake.add_user(ENG, "eli")
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated by Alembic; each test gets a copy (migrating takes ~0.5 s)."""
+    path = tmp_path_factory.mktemp("slack-template") / "outcome.db"
+    engine = migrated_engine(f"sqlite:///{path}")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def bot(slack: FakeSlack, migrated_sqlite: Path, tmp_path: Path) -> Iterator[Bot]:
+    copy = tmp_path / "outcome.db"
+    shutil.copyfile(migrated_sqlite, copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    config = SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN,
+                         api_url=slack.api_url)
+    running = start_bot(slack, engine, config)
+    try:
+        yield running
+    finally:
+        stop_bot(running)
+        engine.dispose()

@@ -1,0 +1,167 @@
+"""`/outcome` and every subcommand, through the bot's real HTTP endpoint, against the fake
+
+pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
+Slack: the ack answers at once, the work arrives through the response URL."""
+
+from __future__ import annotations
+
+import pytest
+from fake_slack import FakeSlack
+from slack_helpers import (
+    ENG,
+    PO,
+    Bot,
+    seed_checkout,
+)
+from sqlalchemy import select
+
+from bot.models import Initiative
+
+
+def _last_response(slack: FakeSlack, count: int) -> dict:
+    return slack.wait_for_response(count)[-1][1]
+
+
+def test_help_is_answered_in_the_ack(bot: Bot) -> None:
+    result = bot.command("help")
+
+    assert result.status == 200
+    assert "/outcome define <key>" in result.text
+    assert "metric add" in result.text
+
+
+def test_help_for_one_command_shows_its_usage(bot: Bot) -> None:
+    result = bot.command("help record")
+
+    assert result.text.startswith("/outcome record <initiative>.<metric> <value>")
+
+
+def test_malformed_input_gets_specific_usage_in_an_ephemeral_ack(bot: Bot) -> None:
+    result = bot.command("record checkout.deploy-time fast")
+
+    assert result.status == 200
+    assert "value must be a number" in result.text
+    assert "Usage: `/outcome record" in result.text
+    assert result.json().get("response_type") in (None, "ephemeral")
+
+
+def test_an_unknown_command_suggests_the_closest(bot: Bot) -> None:
+    assert "Did you mean `review`?" in bot.command("reveiw").text
+
+
+def test_define_is_announced_in_the_channel_and_offers_a_metric(bot: Bot,
+                                                                 slack: FakeSlack) -> None:
+    result = bot.command('define checkout "Faster checkout" why="More orders"')
+
+    assert result.status == 200 and result.body == ""
+    replies = [payload for _, payload in slack.wait_for_response(2)]
+    assert replies[0]["response_type"] == "in_channel"
+    assert replies[0]["text"].startswith("Defined checkout: Faster checkout (draft)")
+    assert replies[1]["blocks"][0]["elements"][0]["action_id"] == "outcome_add_metric"
+    with bot.runtime.sessions() as session:
+        initiative = session.scalar(select(Initiative).where(Initiative.key == "checkout"))
+        assert initiative is not None and initiative.workspace == "T1"
+        assert initiative.created_by == PO
+
+
+def test_metric_add_in_text_form(bot: Bot, slack: FakeSlack) -> None:
+    bot.command('define checkout "Faster checkout"')
+    slack.wait_for_response(2)
+
+    bot.command('metric add checkout deploy-time "Deploy time" baseline=40 target=12 '
+                'unit=min direction=down by=2027-06-30')
+
+    reply = _last_response(slack, 3)
+    assert reply["text"].startswith("Added metric checkout.deploy-time: Deploy time "
+                                    "(40 → 12 min by 2027-06-30, lower is better)")
+    assert reply["response_type"] == "in_channel"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "public"),
+    [
+        ("list", "• checkout: Faster checkout [draft] 2 metric(s)", False),
+        ("show checkout", "Faster checkout (checkout) [draft, revision 1", False),
+        ("record checkout.deploy-time 18", "Recorded 18 min for checkout.deploy-time", False),
+        ("history checkout", "Changes to checkout, newest first", False),
+        ("history checkout.deploy-time", "20", False),
+        ("moved last 30 days", "What moved, last 30 days", False),
+        ("schedule checkout sprint=7d", "checkout reviews: 7-day sprints", False),
+        ("archive checkout", "Archived checkout", True),
+    ],
+)
+
+def test_each_subcommand_answers_through_the_response_url(
+        bot: Bot, slack: FakeSlack, text: str, expected: str, public: bool) -> None:
+    seed_checkout(bot)
+
+    ack = bot.command(text)
+
+    assert ack.status == 200
+    reply = _last_response(slack, 1)
+    assert expected in reply["text"], reply["text"]
+    assert (reply.get("response_type") == "in_channel") is public
+
+
+def test_agree_by_a_non_owner_is_refused_privately(bot: Bot, slack: FakeSlack) -> None:
+    seed_checkout(bot, samples=False)
+
+    bot.command("agree checkout", user="UOTHER")
+
+    reply = _last_response(slack, 1)
+    assert "Only the owners of 'checkout'" in reply["text"]
+    assert reply.get("response_type") != "in_channel"
+
+
+def test_agree_in_text_form_is_public(bot: Bot, slack: FakeSlack) -> None:
+    seed_checkout(bot, samples=False)
+
+    bot.command("agree checkout", user=PO)
+    first = _last_response(slack, 1)
+    bot.command("agree checkout", user=ENG)
+    second = slack.wait_for(lambda: [p for _, p in slack.responses
+                                     if "is agreed" in p.get("text", "")])[0]
+
+    assert first["text"].startswith("Signed checkout (revision 1); waiting for the "
+                                    "engineering owner")
+    assert first["response_type"] == "in_channel"
+    assert second["text"] == f"checkout is agreed (revision 1) by {PO} and {ENG}."
+
+
+def test_an_unknown_initiative_names_the_known_ones(bot: Bot, slack: FakeSlack) -> None:
+    seed_checkout(bot, samples=False)
+
+    bot.command("show onboarding")
+
+    assert _last_response(slack, 1)["text"] == ("No initiative 'onboarding'. Known "
+                                                "initiatives: checkout.")
+
+
+def test_export_is_sent_as_a_file_in_a_dm(bot: Bot, slack: FakeSlack) -> None:
+    seed_checkout(bot)
+
+    ack = bot.command("export checkout format=csv")
+
+    assert "I'll send it to you in a DM" in ack.text
+    reply = _last_response(slack, 1)
+    assert reply["text"].endswith("Sent to you in a DM.")
+    complete = slack.ok_calls_to("files.completeUploadExternal")[-1]
+    assert complete.args["channel_id"] == f"D{PO}"
+    upload = next(iter(slack.uploads.values()))
+    assert upload["filename"].endswith(".csv") and upload["content"]
+
+
+def test_a_database_failure_is_a_clear_message_not_a_stack_trace(
+        bot: Bot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import commands
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database is on fire")
+
+    monkeypatch.setattr(commands, "_execute", broken)
+
+    bot.command("list")
+
+    text = _last_response(slack, 1)["text"]
+    assert "Something went wrong on our side and it has been logged" in text
+    assert "fire" not in text and "Traceback" not in text

@@ -1,0 +1,119 @@
+"""Installing through Slack OAuth into a second workspace, with the installation and state
+stores in our own database (tables made by Alembic), then a command from that workspace."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fake_slack import FakeSlack
+from slack_helpers import (
+    SIGNING_SECRET,
+    Bot,
+    http_request,
+    migrated_engine,
+    start_bot,
+    stop_bot,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import MetaData, select
+
+from bot.models import Base, Initiative
+from bot.slack_app import SlackConfig
+
+pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
+
+CLIENT_ID = "1111.2222"
+
+
+@pytest.fixture
+def oauth_bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
+    engine = migrated_engine(database_url)
+    config = SlackConfig(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID,
+                         client_secret="client-secret", api_url=slack.api_url)
+    running = start_bot(slack, engine, config)
+    try:
+        yield running
+    finally:
+        stop_bot(running)
+        engine.dispose()
+
+
+def _install(bot: Bot, slack: FakeSlack, team: str, token: str) -> None:
+    page = http_request(f"{bot.server.url}/slack/install")
+    assert page.status == 200
+    link = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.body)[1]
+    state = parse_qs(urlsplit(link.replace("&amp;", "&")).query)["state"][0]
+    cookie = page.headers["set-cookie"].split(";")[0]
+    slack.add_install_code(f"code-{team}", team, token)
+
+    done = http_request(f"{bot.server.url}/slack/oauth_redirect?code=code-{team}"
+                        f"&state={state}", headers={"Cookie": cookie})
+
+    assert done.status == 200, done.body
+
+
+def test_install_into_a_second_workspace_then_use_it(oauth_bot: Bot, slack: FakeSlack
+                                                     ) -> None:
+    _install(oauth_bot, slack, "T2", "xoxb-fake-T2")
+
+    oauth_bot.command('define onboarding "Smoother onboarding"', team="T2")
+
+    reply = slack.wait_for_response(2)[0][1]
+    assert reply["text"].startswith("Defined onboarding")
+    with oauth_bot.runtime.sessions() as session:
+        assert session.scalar(select(Initiative.workspace)) == "T2"
+    assert [c.token for c in slack.calls_to("auth.test")][-1] == "xoxb-fake-T2"
+    assert slack.calls_to("oauth.v2.access")[0].args["code"] == "code-T2"
+
+
+def test_a_review_from_a_second_workspace_posts_with_its_own_token(oauth_bot: Bot,
+                                                                   slack: FakeSlack) -> None:
+    _install(oauth_bot, slack, "T1", "xoxb-fake-T1")
+    _install(oauth_bot, slack, "T2", "xoxb-fake-T2")
+    oauth_bot.command('define onboarding "Smoother onboarding"', team="T2")
+    slack.wait_for_response(2)
+    oauth_bot.command('metric add onboarding activation "Activation" target=60', team="T2")
+    slack.wait_for_response(3)
+
+    oauth_bot.command("review", team="T2")
+
+    post = slack.wait_for(lambda: [c for c in slack.ok_calls_to("chat.postMessage")
+                                   if c.args.get("text", "").startswith("Outcome review")])[0]
+    assert post.token == "xoxb-fake-T2"
+
+
+def test_a_state_that_was_not_issued_is_refused(oauth_bot: Bot, slack: FakeSlack) -> None:
+    slack.add_install_code("code-T9", "T9", "xoxb-fake-T9")
+
+    result = http_request(f"{oauth_bot.server.url}/slack/oauth_redirect?code=code-T9"
+                          "&state=forged")
+
+    assert result.status == 400
+    assert not slack.calls_to("oauth.v2.access")
+
+
+def test_a_workspace_that_never_installed_gets_told_to_install(oauth_bot: Bot,
+                                                               slack: FakeSlack) -> None:
+    result = oauth_bot.command("list", team="T404")
+
+    assert result.status == 200
+    reply = slack.wait_for_response(1)[0][1]
+    assert reply["text"].startswith("Outcomes is not installed in this workspace")
+
+
+def test_our_store_tables_match_slack_sdks_own_definitions() -> None:
+    theirs = MetaData()
+    SQLAlchemyInstallationStore.build_installations_table(theirs, "slack_installations")
+    SQLAlchemyInstallationStore.build_bots_table(theirs, "slack_bots")
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(theirs, "slack_oauth_states")
+
+    for name, table in theirs.tables.items():
+        ours = Base.metadata.tables[name]
+        assert [(c.name, str(c.type), c.nullable, c.primary_key) for c in ours.columns] == [
+            (c.name, str(c.type), c.nullable, c.primary_key) for c in table.columns], name
+        assert {(i.name, tuple(c.name for c in i.columns)) for i in ours.indexes} == {
+            (i.name, tuple(c.name for c in i.columns)) for i in table.indexes}, name
