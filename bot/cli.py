@@ -241,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
               "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
               "  outcome settings\n"
-              "  outcome serve (Slack over HTTP on $PORT) | outcome run (Socket Mode if "
-              "SLACK_APP_TOKEN is set)\n"
+              "  outcome serve (Slack over HTTP on $PORT) | outcome clock (digests and "
+              "pulls) |\n  outcome run (both in one process; Socket Mode if SLACK_APP_TOKEN "
+              "is set)\n"
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
@@ -261,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(argv[1:], settings)
         if verb == "settings":
             return _settings_help()
+        if verb == "clock":  # the scheduler alone: digests and pulls
+            from bot.slack_clock import run_clock
+
+            return run_clock(settings)
         if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode
             from bot import server
 

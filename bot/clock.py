@@ -14,8 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
-from bot.digests import DigestRunner
+from bot.digests import DigestPoster, DigestRunner
+from bot.models import Metric
+from metrics.pulling import NOT_PULLED, Puller, PullJob
+from metrics.scheduler import add_pull_job
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +45,31 @@ def tick_digests(runner: DigestRunner) -> None:
         log.warning("digest %s failed; it will be retried", key)
 
 
-def build_scheduler(runner: DigestRunner, *,
-                    extra_jobs: tuple[tuple[Callable[[], None], int], ...] = ()
-                    ) -> BackgroundScheduler:
-    """A scheduler that ticks ``runner`` now and every 30 s, plus ``(job, seconds)`` pairs."""
+def refresher(puller: Puller) -> Callable[[list[int]], None]:
+    """Pull the metrics of the given initiatives now (just before their digest)."""
+
+    def refresh(initiative_ids: list[int]) -> None:
+        with puller.sessions() as session:
+            jobs = [PullJob.of(metric) for metric in session.scalars(
+                select(Metric).join(Metric.initiative)
+                .where(Metric.initiative_id.in_(initiative_ids),
+                       Metric.source_kind.not_in(NOT_PULLED))
+                .options(contains_eager(Metric.initiative)))]
+        if jobs:
+            puller.pull(jobs, trigger="digest")
+
+    return refresh
+
+
+def build_scheduler(sessions: sessionmaker[Session], posters: Callable[[str], DigestPoster],
+                    puller: Puller) -> BackgroundScheduler:
+    """Digests ticked every 30 s (first tick now) and due pulls every minute."""
+    runner = DigestRunner(sessions, posters, worker=worker_id(), refresh=refresher(puller))
     scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     scheduler.add_job(tick_digests, "interval", args=[runner], seconds=TICK_SECONDS,
                       id="digests", next_run_time=datetime.now(UTC))
-    for job, seconds in extra_jobs:
-        scheduler.add_job(job, "interval", seconds=seconds, id=getattr(job, "__name__", None))
+    add_pull_job(scheduler, puller)
     return scheduler

@@ -9,22 +9,28 @@ load balancer.
 - ``POST /slack/events``: commands, interactions and events, signature-checked by bolt.
 - ``GET /slack/install`` and ``GET /slack/oauth_redirect``: the OAuth install flow.
 - ``GET /healthz``: 200 when the database answers, 503 otherwise.
+- ``POST /api/v1/push``: metric values from pipelines, with ``Authorization: Bearer
+  <OUTCOME_PUSH_TOKEN>``; the workspace is ``?workspace=T…`` (default OUTCOME_WORKSPACE).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import db
 from bot.errors import ConfigError
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +40,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+PUSH_PATH = "/api/v1/push"
+
+# (workspace from the query, Authorization header, body) -> (HTTP status, JSON answer)
+PushHandler = Callable[[str | None, str | None, bytes], tuple[int, dict[str, Any]]]
 MAX_BODY_BYTES = 1 << 20  # Slack payloads are far smaller; refuse anything bigger
 
 
@@ -45,10 +55,12 @@ class SlackServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App,
-                 health: Callable[[], bool] = lambda: True) -> None:
+                 health: Callable[[], bool] = lambda: True,
+                 push: PushHandler | None = None) -> None:
         super().__init__(address, _Handler)
         self.app = app
         self.health = health
+        self.push = push
 
     @property
     def url(self) -> str:
@@ -82,28 +94,50 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path, _, query = self.path.partition("?")
-        if path != EVENTS_PATH:
+        if path not in (EVENTS_PATH, PUSH_PATH) or (path == PUSH_PATH and not self.server.push):
             self._send(404, {}, "not found")
             return
+        body = self._read_body()
+        if body is None:
+            return
+        if path == PUSH_PATH:
+            self._push(query, body)
+            return
+        try:
+            response = self.server.app.dispatch(
+                BoltRequest(body=body.decode("utf-8", errors="replace"), query=query,
+                            headers=self._headers()))
+        except Exception:  # bolt handles listener errors; this is the last line of defence
+            log.exception("dispatching a Slack request failed")
+            response = BoltResponse(status=500, body="")
+        self._send_bolt(response)
+
+    def _push(self, query: str, body: bytes) -> None:
+        assert self.server.push is not None
+        workspace = (parse_qs(query).get("workspace") or [None])[0]
+        try:
+            status, answer = self.server.push(workspace, self.headers.get("Authorization"),
+                                              body)
+        except Exception:
+            log.exception("a push request failed")
+            status, answer = 500, {"ok": False, "error": "The push could not be stored; "
+                                   "nothing was written. Try again."}
+        self._send(status, {"Content-Type": ["application/json"]}, json.dumps(answer))
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering a missing or oversized one."""
         try:
             length = int(self.headers.get("Content-Length") or "-1")
         except ValueError:
             length = -1
         if length < 0:
             self._send(411, {}, "Content-Length required")
-            return
+            return None
         if length > MAX_BODY_BYTES:
             self._send(413, {}, "request too large")
             self.close_connection = True
-            return
-        body = self.rfile.read(length).decode("utf-8", errors="replace")
-        try:
-            response = self.server.app.dispatch(
-                BoltRequest(body=body, query=query, headers=self._headers()))
-        except Exception:  # bolt handles listener errors; this is the last line of defence
-            log.exception("dispatching a Slack request failed")
-            response = BoltResponse(status=500, body="")
-        self._send_bolt(response)
+            return None
+        return self.rfile.read(length)
 
     def _headers(self) -> dict[str, list[str]]:
         headers: dict[str, list[str]] = {}
@@ -146,9 +180,23 @@ def database_health(engine: Engine) -> Callable[[], bool]:
 
 
 def make_server(app: App, host: str = "0.0.0.0", port: int = 3000,
-                health: Callable[[], bool] = lambda: True) -> SlackServer:
+                health: Callable[[], bool] = lambda: True,
+                push: PushHandler | None = None) -> SlackServer:
     """A server bound to (host, port); port 0 picks a free one (tests)."""
-    return SlackServer((host, port), app, health)
+    return SlackServer((host, port), app, health, push)
+
+
+def push_handler(settings: Settings, sessions: sessionmaker[Session]) -> PushHandler:
+    """Stores pushed values through :func:`metrics.push.handle_push`."""
+    from metrics.push import handle_push
+
+    def handle(workspace: str | None, authorization: str | None, body: bytes
+               ) -> tuple[int, dict[str, Any]]:
+        return handle_push(sessions, workspace=workspace or settings.outcome_workspace,
+                           expected_token=settings.outcome_push_token,
+                           authorization=authorization, body=body)
+
+    return handle
 
 
 def start_in_thread(server: SlackServer, poll_interval: float = 0.5) -> threading.Thread:
@@ -174,14 +222,19 @@ def _build(settings: Settings) -> tuple[App, Engine, Runtime]:
     return build_app(SlackConfig.from_settings(settings), runtime, engine), engine, runtime
 
 
-def serve(settings: Settings, host: str = "0.0.0.0") -> int:
-    """HTTP mode: serve until SIGTERM/SIGINT, then finish the requests in flight."""
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+def serve(settings: Settings, host: str = "0.0.0.0", *, with_clock: bool = False) -> int:
+    """HTTP mode: serve until SIGTERM/SIGINT, then finish the requests in flight.
+
+    ``with_clock`` also runs the scheduler (digests and pulls) in this process.
+    """
+    configure_logging(settings.log_level)
     from bot.slack_app import drain
+    from bot.slack_clock import start_clock
 
     app, engine, runtime = _build(settings)
-    server = make_server(app, host, settings.port, database_health(engine))
+    clock = start_clock(settings, engine, runtime.sessions) if with_clock else None
+    server = make_server(app, host, settings.port, database_health(engine),
+                         push_handler(settings, runtime.sessions))
     stop = threading.Event()
 
     def shut_down(signum: int, _frame: Any) -> None:
@@ -196,20 +249,25 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
         server.serve_forever()
     finally:
         server.server_close()
+        if clock is not None:
+            clock.shutdown(wait=True)
         drain(app, runtime)  # finish what was acked: a review half-posted is worse than a late exit
         engine.dispose()
     return 0
 
 
 def run(settings: Settings) -> int:
-    """Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), else HTTP mode."""
+    """Everything in one process: the scheduler, and Slack over Socket Mode when
+    SLACK_APP_TOKEN is set (no public URL needed), else over HTTP."""
     if not settings.slack_app_token:
-        return serve(settings)
+        return serve(settings, with_clock=True)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    app, _engine, _runtime = _build(settings)
+    from bot.slack_clock import start_clock
+
+    configure_logging(settings.log_level)
+    app, engine, runtime = _build(settings)
+    start_clock(settings, engine, runtime.sessions)
     log.info("connecting to Slack in Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0

@@ -175,15 +175,20 @@ class SlackPoster:
 
     def post_initiative(self, channel: str, thread_ts: str, initiative: InitiativeReview,
                         run_key: str) -> None:
-        for payload in initiative_payloads(initiative):
-            self.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
-                       text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
-                       metadata={"event_type": DIGEST_PART_EVENT,
-                                 "event_payload": {"run_key": run_key,
-                                                   "part": initiative.key}})
+        """Charts first, then the numbers; the last message carries the run key, so a
+        digest resumed after a crash knows this initiative is complete once it sees it."""
         uploads = render_charts(initiative)
         if uploads:
             self.upload(channel, thread_ts, uploads)
+        payloads = initiative_payloads(initiative)
+        for index, payload in enumerate(payloads):
+            marker = {}
+            if index == len(payloads) - 1:
+                marker = {"metadata": {"event_type": DIGEST_PART_EVENT, "event_payload": {
+                    "run_key": run_key, "part": initiative.key}}}
+            self.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
+                      text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
+                      **marker)
 
     def find_digest(self, channel: str, run_key: str, since: datetime) -> str | None:
         response = self.call("conversations_history", channel, channel=channel,

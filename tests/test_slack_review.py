@@ -23,10 +23,11 @@ pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
 def _posted_review(bot: Bot, slack: FakeSlack) -> tuple[str, list]:
     bot.command("review")
-    slack.wait_for(lambda: slack.ok_calls_to("files.completeUploadExternal"))
-    headline = next(m for m in slack.channel_messages(CHANNEL)
-                    if m.text.startswith("Outcome review"))
-    return headline.ts, slack.thread(CHANNEL, headline.ts)
+    headline = slack.wait_for(lambda: next((m for m in slack.channel_messages(CHANNEL)
+                                            if m.text.startswith("Outcome review")), None))
+    # Charts first, then the numbers, whose message marks the initiative as posted.
+    return headline.ts, slack.wait_for(
+        lambda: thread if len(thread := slack.thread(CHANNEL, headline.ts)) >= 2 else None)
 
 
 def test_a_review_is_a_headline_with_a_thread_reply_and_chart_per_initiative(
@@ -44,7 +45,7 @@ def test_a_review_is_a_headline_with_a_thread_reply_and_chart_per_initiative(
     assert headline.blocks[0]["type"] == "header"
     assert headline.metadata["event_type"] == "outcome_digest"
     thread = slack.thread(CHANNEL, headline.ts)
-    numbers, chart = thread
+    chart, numbers = thread
     text = json.dumps(numbers.blocks, ensure_ascii=False)
     assert "35 → 20 min" in text  # before → after with the unit
     assert numbers.blocks[-1]["elements"][0]["action_id"] == DISCUSSED_ACTION
@@ -60,7 +61,7 @@ def test_a_review_is_a_headline_with_a_thread_reply_and_chart_per_initiative(
 def test_discussed_records_the_review_and_updates_the_message(bot: Bot,
                                                              slack: FakeSlack) -> None:
     seed_checkout(bot)
-    _, (numbers, _chart) = _posted_review(bot, slack)
+    _, (_chart, numbers) = _posted_review(bot, slack)
     button = numbers.blocks[-1]["elements"][0]
 
     result = bot.click({"action_id": button["action_id"], "value": button["value"],
