@@ -143,12 +143,33 @@ def render_charts(initiative: InitiativeReview) -> list[dict[str, Any]]:
     return uploads
 
 
+class ChannelPacer:
+    """Spaces chat.postMessage calls to one channel at least ``interval`` seconds apart
+    (Slack allows about one message per second per channel), without holding up other
+    channels."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(channel, now))
+            self._next[channel] = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
 class SlackPoster:
     """Posts reviews and reminders with one workspace's client."""
 
-    def __init__(self, client: WebClient, *, join_public_channels: bool = True) -> None:
+    def __init__(self, client: WebClient, *, join_public_channels: bool = True,
+                 pacer: ChannelPacer | None = None) -> None:
         self.client = client
         self.join_public_channels = join_public_channels
+        self.pacer = pacer or ChannelPacer()
 
     # ------------------------------------------------------------------ whole reviews
 
@@ -234,6 +255,8 @@ class SlackPoster:
     def call(self, method: str, channel: str, /, **kwargs: Any) -> Any:
         """Call the Web API; join a public channel once when not a member; map errors."""
         call = getattr(self.client, method)
+        if method == "chat_postMessage" and channel:
+            self.pacer.wait(channel)
         try:
             try:
                 return call(**kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -114,6 +115,13 @@ class FakeSlack:
         self.install_codes: dict[str, Workspace] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self._failures: list[tuple[int, dict[str, str], str | None]] = []
+        # Random faults (chaos mode) and chat.postMessage pacing, both off by default.
+        self.fault_rates: dict[str, float] = {}
+        self.stall_seconds = 0.0
+        self._random = random.Random(0)
+        self.channel_rate: float | None = None
+        self._last_post: dict[str, float] = {}
+        self.pacing_429s = 0
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -178,6 +186,20 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         with self._lock:
             self._failures += [(status, headers, method)] * count
+
+    def chaos(self, *, server_errors: float = 0.0, rate_limits: float = 0.0,
+              stalls: float = 0.0, stall_seconds: float = 2.0, seed: int = 0) -> None:
+        """Fail calls at random: 5xx, 429 with Retry-After 1, or a response held back for
+        ``stall_seconds`` (a client timeout) after the call took effect, as a slow Slack
+        does. Uploads of file bytes are not affected."""
+        self.fault_rates = {"5xx": server_errors, "429": rate_limits, "stall": stalls}
+        self.stall_seconds = stall_seconds
+        self._random = random.Random(seed)
+
+    def limit_posts_per_channel(self, per_second: float = 1.0) -> None:
+        """Answer 429 to chat.postMessage sent to a channel sooner than 1/per_second after
+        the previous one, as Slack's per-channel limit does (counted in ``pacing_429s``)."""
+        self.channel_rate = per_second
 
     # ------------------------------------------------------------------ queries
 
@@ -258,7 +280,11 @@ class FakeSlack:
         call = Call(method, args, token, time.monotonic())
         with self._lock:
             self.calls.append(call)
-            failure = self._take_failure(method)
+            failure = self._take_failure(method) or self._random_failure(method, args)
+        if failure == "stall":
+            response = self._answer(call, method, args, token)
+            time.sleep(self.stall_seconds)  # the client has given up by now
+            return 200, {}, response
         if failure is not None:
             status, extra_headers = failure
             call.status = status
@@ -266,6 +292,10 @@ class FakeSlack:
             call.response = {"ok": False, "error": error}
             self._notify()
             return status, extra_headers, call.response
+        return 200, {}, self._answer(call, method, args, token)
+
+    def _answer(self, call: Call, method: str, args: dict[str, Any], token: str | None
+                ) -> dict[str, Any]:
         try:
             result = self._dispatch(method, args, token)
             response = {"ok": True, **result}
@@ -273,9 +303,30 @@ class FakeSlack:
             response = {"ok": False, "error": exc.error, **exc.extra}
         call.response = response
         self._notify()
-        return 200, {}, response
+        return response
 
-    def _take_failure(self, method: str) -> tuple[int, dict[str, str]] | None:
+    def _random_failure(self, method: str, args: dict[str, Any]
+                        ) -> tuple[int, dict[str, str]] | str | None:
+        """Called with the lock held."""
+        if method == "chat.postMessage" and self.channel_rate and args.get("channel"):
+            channel, now = str(args["channel"]), time.monotonic()
+            last = self._last_post.get(channel)
+            if last is not None and now - last < 1 / self.channel_rate:
+                self.pacing_429s += 1
+                return 429, {"Retry-After": "1"}
+            self._last_post[channel] = now
+        if not self.fault_rates or method in NO_TOKEN_METHODS:
+            return None
+        roll = self._random.random()
+        for kind in ("5xx", "429", "stall"):
+            rate = self.fault_rates.get(kind, 0.0)
+            if roll < rate:
+                return {"5xx": (503, {}), "429": (429, {"Retry-After": "1"}),
+                        "stall": "stall"}[kind]
+            roll -= rate
+        return None
+
+    def _take_failure(self, method: str) -> tuple[int, dict[str, str]] | str | None:
         for index, (status, headers, only) in enumerate(self._failures):
             if only is None or only == method:
                 del self._failures[index]
