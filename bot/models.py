@@ -310,7 +310,7 @@ class PullAttempt(Base):
 # ---------------------------------------------------------------------------- Slack OAuth
 # The tables of slack_sdk's SQLAlchemy installation and OAuth state stores
 # (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore), declared here so that Alembic
-# (migration 0003) creates them and the schema check covers them. The stores query their
+# (migration 0005) creates them and the schema check covers them. The stores query their
 # own copies of these definitions; tests/test_slack_oauth.py fails if the two drift apart.
 # Plain SQLAlchemy on purpose: the domain does not import slack_sdk.
 

@@ -3,7 +3,7 @@
 Two ways to be installed: a single workspace with a bot token (``SLACK_BOT_TOKEN``), or any
 number of workspaces through Slack's OAuth flow (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``)
 with installations and OAuth states kept in the project's own database, in tables that
-Alembic creates (migration 0003), never ``create_tables()``.
+Alembic creates (migration 0005), never ``create_tables()``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """pull attempts
 
-Revision ID: 0002
-Revises: 0005
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29 05:00:00.000000
 
-Chained after 0005 (the current head) so the history stays one line.
 A new table only: the previous release never reads it, so it keeps serving while this runs.
 """
 
@@ -13,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0005"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """slack oauth stores
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 06:00:00.000000
 
 The tables of slack_sdk's SQLAlchemy installation and OAuth state stores, for installs
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
