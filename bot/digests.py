@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
@@ -100,13 +101,15 @@ class DigestRunner:
     def __init__(self, sessions: sessionmaker[Session],
                  posters: Callable[[str], DigestPoster], *,
                  worker: str, refresh: Callable[[list[int]], None] | None = None,
-                 lease: timedelta = LEASE, grace: timedelta = GRACE) -> None:
+                 lease: timedelta = LEASE, grace: timedelta = GRACE,
+                 concurrency: int = 4) -> None:
         self.sessions = sessions
         self.posters = posters  # workspace -> the poster that speaks to it
         self.worker = worker
         self.refresh = refresh
         self.lease = lease
         self.grace = grace
+        self.concurrency = concurrency
 
     def tick(self, now: datetime) -> TickResult:
         result = TickResult([], [], [], [])
@@ -115,10 +118,18 @@ class DigestRunner:
                 select(DigestSchedule).where(DigestSchedule.enabled.is_(True))
                 .order_by(DigestSchedule.id)
             ).all()
-        for schedule in schedules:
-            window_end = now + timedelta(microseconds=1)  # due at exactly `now` counts
-            due = occurrences(rule_of(schedule), now - MISS_LOOKBACK, window_end)
-            for occurrence in due:
+        window_end = now + timedelta(microseconds=1)  # due at exactly `now` counts
+        due = [(schedule, occurrence) for schedule in schedules
+               for occurrence in occurrences(rule_of(schedule), now - MISS_LOOKBACK,
+                                             window_end)]
+        if len(due) > 1 and self.concurrency > 1:
+            # Channels are independent: while one waits on Slack's per-channel pace or a
+            # retry, others post. Each digest is still claimed on its own.
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest") as pool:
+                for _ in pool.map(lambda pair: self._handle(*pair, now, result), due):
+                    pass
+        else:
+            for schedule, occurrence in due:
                 self._handle(schedule, occurrence, now, result)
         result.nudged = self._nudge_unagreed(now)
         return result

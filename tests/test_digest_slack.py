@@ -65,7 +65,8 @@ def test_slack_failures_while_posting_end_in_exactly_one_complete_digest(
         sessions, slack, failure):
     (channel,) = seed_channels(sessions, 1)
     runner = slack_runner(sessions, slack_poster(slack.api_url, pace=0.0), "clock-1")
-    slack.fail_next(failure.pop("count"), failure.pop("status"), **failure)
+    options = dict(failure)  # the same parameters serve both database backends
+    slack.fail_next(options.pop("count"), options.pop("status"), **options)
 
     now = FIRE
     for _ in range(5):  # the clock keeps ticking; a failed digest is retried after 2 min
