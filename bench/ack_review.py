@@ -30,9 +30,9 @@ from slack_helpers import (
     stop_bot,
 )
 
-from bot import slack_posting
 from bot.db import session_factory
 from bot.demo import seed_demo
+from bot.render.pool import charts_in_progress
 from bot.slack_app import SlackConfig
 
 
@@ -62,13 +62,13 @@ def main() -> int:
         during_render = 0
         started = time.perf_counter()
         for _ in range(options.requests):
-            rendering = slack_posting._CHART_LOCK.locked()
+            rendering = charts_in_progress()
             result = bot.command("review")
             if result.status != 200 or "Building the review" not in result.text:
                 print(f"unexpected ack: {result.status} {result.body[:200]}")
                 return 1
             acks.append(result.seconds * 1000)
-            during_render += rendering or slack_posting._CHART_LOCK.locked()
+            during_render += rendering or charts_in_progress()
             time.sleep(options.interval)
         sending = time.perf_counter() - started
         uploads = len(slack.ok_calls_to("files.completeUploadExternal"))

@@ -1,7 +1,7 @@
 """200 channels' digests, with charts, against a fake Slack that enforces chat.postMessage's
 one message per second per channel.
 
-    python bench/digests.py [--channels 200] [--concurrency 4]
+    python bench/digests.py [--channels 200] [--concurrency 16]
 
 Prints the total time, charts per second, peak memory, the digests posted (each must be
 posted once) and the 429s our own pacing caused (must be 0); then the two bounds the total
@@ -55,7 +55,7 @@ def chart_seconds(sessions) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=16)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, FakeSlack() as slack:
         engine = make_engine(f"sqlite:///{folder}/bench.db")
@@ -74,12 +74,14 @@ def main() -> None:
         parts = parts_by_key(slack)
         per_chart = chart_seconds(sessions)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         messages_per_channel = 2  # the headline and the thread reply
         rate_bound = messages_per_channel - 1  # seconds: channels post in parallel
         render_bound = options.channels * per_chart / 2
         bound = max(rate_bound, render_bound)
         print(f"{len(result.posted)} digests posted in {elapsed:.1f} s "
-              f"({options.channels / elapsed:.1f} charts/s); peak memory {peak_mb:.0f} MB")
+              f"({options.channels / elapsed:.1f} charts/s); peak memory {peak_mb:.0f} MB, "
+              f"largest chart worker {worker_mb:.0f} MB")
         print(f"headlines: {len(posted)} (each once: {once}); complete thread replies: "
               f"{len(parts)}; 429s from our own pacing: {slack.pacing_429s}; failed: "
               f"{len(result.failed)}")

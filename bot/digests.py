@@ -102,7 +102,7 @@ class DigestRunner:
                  posters: Callable[[str], DigestPoster], *,
                  worker: str, refresh: Callable[[list[int]], None] | None = None,
                  lease: timedelta = LEASE, grace: timedelta = GRACE,
-                 concurrency: int = 4) -> None:
+                 concurrency: int = 16) -> None:
         self.sessions = sessions
         self.posters = posters  # workspace -> the poster that speaks to it
         self.worker = worker

@@ -30,8 +30,6 @@ DIGEST_PART_EVENT = "outcome_digest_part"
 MAX_BLOCKS = 50
 UPLOAD_ATTEMPTS = 3
 
-# matplotlib is not thread-safe, and listeners run in a thread pool: one chart at a time.
-_CHART_LOCK = threading.Lock()
 
 # Slack errors that retrying cannot fix, with what the person who asked should do.
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired",
@@ -123,32 +121,20 @@ def initiative_payloads(initiative: InitiativeReview) -> list[dict[str, Any]]:
 
 
 def render_charts(initiative: InitiativeReview) -> list[dict[str, Any]]:
-    """PNG uploads for one initiative: its overview, and a breakdown per segmented metric."""
-    from bot.render import charts
+    """PNG uploads for one initiative, drawn off this process (see :mod:`bot.render.pool`)."""
+    from bot.render.pool import render_chart_files
 
-    uploads = []
-    with _CHART_LOCK:
-        if initiative.metrics:
-            uploads.append({"content": charts.initiative_chart(initiative),
-                            "filename": charts.initiative_chart_name(initiative),
-                            "title": f"{initiative.name} — {initiative.period.label}"})
-        for metric in initiative.metrics:
-            if not metric.segments:
-                continue
-            png = charts.segment_chart(metric, initiative.period)
-            if png:
-                uploads.append({"content": png,
-                                "filename": charts.segment_chart_name(initiative, metric),
-                                "title": f"{metric.definition.name} by segment"})
-    return uploads
+    return render_chart_files(initiative)
+
+
+POST_INTERVAL = 1.1  # Slack allows about one message a second per channel; keep a margin
 
 
 class ChannelPacer:
-    """Spaces chat.postMessage calls to one channel at least ``interval`` seconds apart
-    (Slack allows about one message per second per channel), without holding up other
-    channels."""
+    """Spaces chat.postMessage calls to one channel at least ``interval`` seconds apart,
+    without holding up other channels."""
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = POST_INTERVAL) -> None:
         self.interval = interval
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()

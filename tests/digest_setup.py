@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import Context, run
 from bot.digests import DigestRunner
 from bot.services import Actor
-from bot.slack_posting import ChannelPacer, SlackPoster
+from bot.slack_posting import POST_INTERVAL, ChannelPacer, SlackPoster
 
 # 7-day sprints from Mon 2026-11-16, retro Friday 15:00 Berlin, 24 h lead: Thu 14:00 UTC.
 FIRE = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)
@@ -50,7 +50,8 @@ def seed_channels(sessions: sessionmaker[Session], count: int) -> list[str]:
     return channels
 
 
-def slack_poster(api_url: str, *, timeout: float = 5.0, pace: float = 1.0) -> SlackPoster:
+def slack_poster(api_url: str, *, timeout: float = 5.0, pace: float = POST_INTERVAL
+                 ) -> SlackPoster:
     """The production poster with a client like make_client's, but a short timeout and
     quick 5xx retries, so fault-injection runs finish in seconds."""
     client = WebClient(token=BOT_TOKEN, base_url=api_url, timeout=timeout, retry_handlers=[

@@ -104,6 +104,8 @@ def test_review_acks_fast_while_charts_render_slowly(bot: Bot, slack: FakeSlack,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.render import charts
 
+    # Draw in this process, where the slowed-down chart function below is in effect.
+    monkeypatch.setenv("OUTCOME_CHART_WORKERS", "0")
     seed_checkout(bot)
     rendering = threading.Event()
     real_chart = charts.initiative_chart

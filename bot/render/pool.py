@@ -1,0 +1,91 @@
+"""Charts drawn in worker processes.
+
+matplotlib is not thread-safe and holds the GIL while it draws, so a process that acks
+Slack or posts many digests hands its charts to a small pool of processes: drawing uses
+every core, and acks never wait behind it. ``OUTCOME_CHART_WORKERS=0`` draws in-process,
+one chart at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from bot.review import InitiativeReview
+
+log = logging.getLogger(__name__)
+
+_DRAWING = threading.Lock()  # in-process drawing, one chart at a time
+_POOL_LOCK = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_in_progress = 0
+
+
+def chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
+    """PNG files for one initiative: its overview, and a breakdown per segmented metric."""
+    from bot.render import charts
+
+    files = []
+    if initiative.metrics:
+        files.append({"content": charts.initiative_chart(initiative),
+                      "filename": charts.initiative_chart_name(initiative),
+                      "title": f"{initiative.name} — {initiative.period.label}"})
+    for metric in initiative.metrics:
+        png = charts.segment_chart(metric, initiative.period) if metric.segments else None
+        if png:
+            files.append({"content": png,
+                          "filename": charts.segment_chart_name(initiative, metric),
+                          "title": f"{metric.definition.name} by segment"})
+    return files
+
+
+def _workers() -> int:
+    from bot.settings import load_settings
+
+    return int(load_settings().outcome_chart_workers)
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    with _POOL_LOCK:
+        if _pool is None:
+            # spawn, not fork: forking a process that runs threads can copy held locks.
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _drop_pool() -> None:
+    global _pool
+    with _POOL_LOCK:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def render_chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
+    """:func:`chart_files`, drawn in the pool (or in-process when it is off or broken)."""
+    global _in_progress
+    with _POOL_LOCK:
+        _in_progress += 1
+    try:
+        workers = _workers()
+        if workers:
+            try:
+                return _get_pool(workers).submit(chart_files, initiative).result()
+            except BrokenProcessPool:
+                log.warning("a chart worker died; drawing in-process and starting new ones")
+                _drop_pool()
+        with _DRAWING:
+            return chart_files(initiative)
+    finally:
+        with _POOL_LOCK:
+            _in_progress -= 1
+
+
+def charts_in_progress() -> int:
+    """How many charts are being drawn right now (benchmarks watch this)."""
+    return _in_progress
