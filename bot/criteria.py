@@ -18,7 +18,6 @@ import contextlib
 import difflib
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,9 +37,9 @@ from bot.errors import OutcomeError, SourceError, UsageError
 from bot.models import DigestSchedule, Initiative, InitiativeStatus, Metric
 from bot.schedules import WEEKDAYS
 from bot.services import Actor, define_initiative, define_metric, record_audit, validate_key
+from metrics.secrets import literal_secrets, redact_secrets
 
 FORMAT_VERSION = 1
-REDACTED = "<redacted>"
 
 FieldPath = tuple[str | int, ...]
 
@@ -259,81 +258,6 @@ def schema_problems(parsed: ParsedYaml) -> list[Problem]:
     for error in validator.iter_errors(parsed.data):
         problems.extend(_schema_problems(error, parsed))
     return problems
-
-
-# ---------------------------------------------------------------------------- secrets
-
-_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key",
-                 "authorization", "credential", "private_key", "cookie", "access_key")
-_SECRET_NAMES = {"auth", "pwd", "pass"}
-# Credentials inside a longer text: a URL's password (scheme://user:password@host), a
-# query parameter with a secret-looking name (?api_key=...), an Authorization-style value
-# (Bearer ...). The group `value` is the credential itself.
-_EMBEDDED = (
-    re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:(?P<value>[^@\s/]+)@"),
-    re.compile(r"[?&](?P<name>[A-Za-z0-9_.-]+)=(?P<value>[^&#\s]+)"),
-    re.compile(r"\b(?:Bearer|Basic|Token)\s+(?P<value><redacted>|[A-Za-z0-9._~+/=-]{8,})"),
-)
-
-
-def is_secret_name(name: str) -> bool:
-    lowered = name.lower().replace("-", "_")
-    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS)
-
-
-def _walk_secrets(value: Any, path: FieldPath, secret: bool,
-                  found: Callable[[FieldPath, Any], Any]) -> Any:
-    """Copy ``value``, replacing each literal credential by ``found(path, value)``.
-
-    A credential is a value under a secret-looking name, or one embedded in text (a URL's
-    password, a secret query parameter, a ``Bearer`` token); ``${ENV_VAR}`` references are
-    not credentials.
-    """
-    if isinstance(value, dict):
-        return {k: _walk_secrets(v, (*path, k), secret or is_secret_name(str(k)), found)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_walk_secrets(v, (*path, i), secret, found) for i, v in enumerate(value)]
-    if isinstance(value, str):
-        if secret and value and not _ENV_REFERENCE.search(value):
-            return found(path, value)
-        for pattern in _EMBEDDED:
-            value = pattern.sub(lambda match: _embedded(match, path, found), value)
-        return value
-    if secret and value is not None and not isinstance(value, bool):
-        return found(path, value)
-    return value
-
-
-def _embedded(match: re.Match[str], path: FieldPath,
-              found: Callable[[FieldPath, Any], Any]) -> str:
-    named = match.groupdict().get("name")
-    if (named is not None and not is_secret_name(named)) or _ENV_REFERENCE.search(
-            match["value"]):
-        return match[0]
-    start, end = match.span("value")
-    offset = match.start()
-    hidden = found(path, match["value"])
-    return f"{match[0][:start - offset]}{hidden}{match[0][end - offset:]}"
-
-
-def redact_secrets(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with every literal credential replaced by ``<redacted>``; ``${ENV}``
-    references are kept as written, never resolved."""
-    return _walk_secrets(config, (), False, lambda _path, _value: REDACTED)
-
-
-def literal_secrets(config: dict[str, Any]) -> list[FieldPath]:
-    """Paths of the literal credentials in ``config`` (each should be a ``${ENV}``)."""
-    paths: list[FieldPath] = []
-
-    def remember(path: FieldPath, value: Any) -> Any:
-        paths.append(path)
-        return value
-
-    _walk_secrets(config, (), False, remember)
-    return list(dict.fromkeys(paths))
 
 
 # ---------------------------------------------------------------------------- durations

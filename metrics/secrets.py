@@ -10,29 +10,39 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.errors import SourceError
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# Keys whose values are credentials wherever they appear (headers, params, config).
-_SECRET_KEYS = re.compile(
+# Names whose values are credentials wherever they appear (keys, headers, query parameters).
+_SECRET_NAMES = re.compile(
     r"(authorization|token|secret|password|passwd|api[-_]?key|apikey|private[-_]?key|"
-    r"credentials?|cookie|session)",
+    r"access[-_]?key|credentials?|cookie|session|^auth$|^pwd$|^pass$)",
     re.IGNORECASE,
 )
-# Well-known token shapes: GitHub, Slack, GitLab, AWS, OpenAI-style keys, JWTs, and the
-# payload of an HTTP Authorization header.
+# Well-known token shapes anywhere in a text: GitHub, Slack, GitLab, AWS, OpenAI-style keys,
+# JWTs, and the payload of an HTTP Authorization header. Group `value` is the credential.
 _TOKEN_SHAPES = re.compile(
-    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|"
-    r"glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{20,}|"
-    r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|"
-    r"(?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,})"
+    r"(?P<value>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|"
+    r"xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|"
+    r"sk-[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+    r"|\b(?:Bearer|Basic|Token)\s+(?P<header>[A-Za-z0-9._~+/=<>-]{8,})"
 )
-_MIN_SECRET_LENGTH = 4
+# Credentials inside a URL: the password (scheme://user:password@host) and a query
+# parameter with a secret-looking name (?api_key=...).
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:(?P<value>[^@\s/]+)@")
+_QUERY_PARAMETER = re.compile(r"[?&](?P<name>[A-Za-z0-9_.-]+)=(?P<value>[^&#\s]+)")
+
+FieldPath = tuple[str | int, ...]
+REDACTED = "<redacted>"
+_MIN_SECRET_LENGTH = 4  # shorter resolved values are not scrubbed from error texts
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAMES.search(name))
 
 
 def _how_to_reference(where: str) -> str:
@@ -41,39 +51,80 @@ def _how_to_reference(where: str) -> str:
             f'"Authorization": "Bearer ${{GITHUB_TOKEN}}".')
 
 
-def _walk(value: Any, path: str = "config"):
-    """Yield (path, key, string) for every string in a nested config."""
+def _replace(match: re.Match[str], group: str, path: FieldPath,
+             found: Callable[[FieldPath, str], str]) -> str:
+    """``match`` with its credential group replaced by ``found(path, credential)``."""
+    if match.groupdict().get("name") is not None and not is_secret_name(match["name"]):
+        return match[0]
+    value = match[group]
+    if REFERENCE.search(value):
+        return match[0]
+    start, end = match.span(group)
+    return f"{match[0][:start - match.start()]}{found(path, value)}" \
+        f"{match[0][end - match.start():]}"
+
+
+def _text(text: str, path: FieldPath, found: Callable[[FieldPath, str], str]) -> str:
+    for pattern in (_URL_PASSWORD, _QUERY_PARAMETER):
+        text = pattern.sub(lambda m: _replace(m, "value", path, found), text)
+    return _TOKEN_SHAPES.sub(
+        lambda m: _replace(m, "header" if m["header"] else "value", path, found), text)
+
+
+def walk_secrets(value: Any, found: Callable[[FieldPath, Any], Any],
+                 path: FieldPath = (), secret: bool = False) -> Any:
+    """Copy ``value``, replacing each literal credential by ``found(path, credential)``.
+
+    A credential is a value under a secret-looking name (at any depth), or one embedded in
+    text: a known token shape, an Authorization-style value, a URL's password or a secret
+    query parameter. ``${NAME}`` references are never credentials.
+    """
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from (_walk(item, f"{path}.{key}") if not isinstance(item, str)
-                        else [(f"{path}.{key}", str(key), item)])
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from (_walk(item, f"{path}[{index}]") if not isinstance(item, str)
-                        else [(f"{path}[{index}]", "", item)])
+        return {key: walk_secrets(item, found, (*path, key), secret or is_secret_name(str(key)))
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [walk_secrets(item, found, (*path, index), secret)
+                for index, item in enumerate(value)]
+    if isinstance(value, str):
+        if secret and value.strip() and not REFERENCE.search(value):
+            return found(path, value)
+        return _text(value, path, found)
+    if secret and value is not None and not isinstance(value, bool):
+        return found(path, value)
+    return value
+
+
+def literal_secrets(config: Mapping[str, Any]) -> list[FieldPath]:
+    """Paths of the literal credentials in ``config`` (each should be a ``${NAME}``)."""
+    paths: list[FieldPath] = []
+
+    def remember(path: FieldPath, value: Any) -> Any:
+        paths.append(path)
+        return value
+
+    walk_secrets(config, remember)
+    return list(dict.fromkeys(paths))
+
+
+def redact_secrets(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every literal credential replaced by ``<redacted>``; ``${NAME}``
+    references are kept as written, never resolved."""
+    return walk_secrets(config, lambda _path, _value: REDACTED)
+
+
+def path_text(path: FieldPath, root: str = "config") -> str:
+    """``config.headers.Authorization`` / ``config.values[2]`` for messages."""
+    text = root
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
 
 
 def refuse_literal_secrets(config: Mapping[str, Any]) -> None:
     """Raise a permanent :class:`SourceError` when ``config`` holds a secret itself."""
-    for path, key, text in _walk(config):
-        literal = REFERENCE.sub("", text)
-        if _TOKEN_SHAPES.search(literal):
-            raise SourceError(_how_to_reference(path), permanent=True)
-        if key and _SECRET_KEYS.search(key) and literal.strip() and not REFERENCE.search(text):
-            raise SourceError(_how_to_reference(path), permanent=True)
-        if "://" in text:
-            _refuse_secrets_in_url(path, text)
-
-
-def _refuse_secrets_in_url(path: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.password and not REFERENCE.fullmatch(parts.password):
-        raise SourceError(_how_to_reference(f"The password in {path}"), permanent=True)
-    for pair in parts.query.split("&"):
-        name, _, value = pair.partition("=")
-        if _SECRET_KEYS.search(name) and value and not REFERENCE.fullmatch(value):
-            raise SourceError(_how_to_reference(f"The {name} parameter in {path}"),
-                              permanent=True)
+    paths = literal_secrets(config)
+    if paths:
+        raise SourceError(_how_to_reference(path_text(paths[0])), permanent=True)
 
 
 class Redactor:
