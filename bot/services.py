@@ -194,6 +194,7 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
     if initiative.status == InitiativeStatus.ARCHIVED:
         raise Conflict(f"Initiative {initiative_key!r} is archived; it takes no new metrics.")
     metric = next((m for m in initiative.metrics if m.key == key), None)
+    _check_source(metric, fields)
     if metric is None:
         for required in ("name", "target_value"):
             if fields.get(required) is None:
@@ -219,6 +220,18 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
     _reopen_if_agreed(session, actor, initiative,
                       f"changed {key}: {', '.join(sorted(changed))}")
     return metric, False
+
+
+def _check_source(metric: Metric | None, fields: dict[str, Any]) -> None:
+    """Refuse a source config that could never be pulled (e.g. a SQL query that writes)
+    before anything is stored; the sources check again at pull time."""
+    if not {"source_kind", "source_config"} & fields.keys():
+        return
+    from metrics.registry import check_config
+
+    kind = fields.get("source_kind") or (metric.source_kind if metric else "manual")
+    config = fields.get("source_config", metric.source_config if metric else {})
+    check_config(str(kind), config or {})
 
 
 def owner_roles(initiative: Initiative, user: str) -> list[SignoffRole]:

@@ -280,9 +280,11 @@ def _source_config(form: _Form, kind: str) -> dict[str, Any]:
         form.errors["config"] = 'Write a JSON object, e.g. {"query": "..."}.'
         return {}
     try:
+        from metrics.registry import check_config
         from metrics.secrets import refuse_literal_secrets
 
         refuse_literal_secrets(config)
+        check_config(kind, config)
     except OutcomeError as exc:
         form.errors["config"] = plain(exc.message, MAX_ERROR)
     return config

@@ -141,6 +141,17 @@ def source_timeout(config: Mapping[str, Any]) -> float:
     return value
 
 
+def check_config(kind: str, config: Mapping[str, Any]) -> None:
+    """Refuse, when a metric is defined, a config that its kind can tell no pull could ever
+    use: the kind's own ``check_config(config)`` (the sql source refuses a query that is
+    not one read-only SELECT). Nothing is resolved or connected here, and the source runs
+    the same checks again at pull time. Literal secrets are refused by each transport
+    (grammar, modal, criteria file) with :func:`metrics.secrets.refuse_literal_secrets`."""
+    check = getattr(load_sources().get(kind), "check_config", None)
+    if check is not None:
+        check(config)
+
+
 def get_source(kind: str, config: dict[str, Any], resources: Resources | None = None, *,
                redactor: Redactor | None = None) -> Source:
     """Build the source for ``kind`` from ``config``.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -173,6 +173,12 @@ class SqlSource:
         self.total = parse_total(config)
         self.timeout = source_timeout(config)
         self.engine = engine
+
+    @staticmethod
+    def check_config(config: Mapping[str, Any]) -> None:
+        """A query that writes is refused when the metric is defined, not at its first pull."""
+        if config.get("query") not in (None, ""):
+            check_select(str(config["query"]))
 
     @classmethod
     def from_config(cls, config: dict[str, Any], resources: Resources) -> SqlSource:
