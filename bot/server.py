@@ -228,7 +228,6 @@ def serve(settings: Settings, host: str = "0.0.0.0", *, with_clock: bool = False
     ``with_clock`` also runs the scheduler (digests and pulls) in this process.
     """
     configure_logging(settings.log_level)
-    from bot.slack_app import drain
     from bot.slack_clock import start_clock
 
     app, engine, runtime = _build(settings)
@@ -251,7 +250,7 @@ def serve(settings: Settings, host: str = "0.0.0.0", *, with_clock: bool = False
         server.server_close()
         if clock is not None:
             clock.shutdown(wait=True)
-        drain(app, runtime)  # finish what was acked: a review half-posted is worse than a late exit
+        runtime.drain()  # finish what was acked: a review half-posted is worse than a late exit
         engine.dispose()
     return 0
 

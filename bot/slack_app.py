@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +30,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ack_priority import AckPriority
 from bot.commands import Context
 from bot.errors import ConfigError
 from bot.models import utcnow
@@ -44,10 +47,11 @@ BOT_SCOPES = (
 )
 OAUTH_STATE_SECONDS = 600
 API_TIMEOUT_SECONDS = 15
-# bolt runs ack functions and lazy listeners on one pool (5 threads by default): when slow
-# work (charts, uploads) fills it, acks queue behind it and miss Slack's 3 seconds.
-LISTENER_THREADS = 64
-WORKER_THREADS = 2  # charts draw one at a time anyway (matplotlib is not thread-safe)
+# Listeners ack on the request's own thread and hand the rest on: quick work (a database
+# read or write, then respond) to one pool, slow work (reviews with charts, uploads, every
+# series read) to a smaller one, so a queue of reviews never holds up a quick answer.
+QUICK_THREADS = 8
+WORKER_THREADS = 2  # the chart pool draws; these threads build reviews and upload
 NOT_INSTALLED = ("Outcomes is not installed in this workspace (or its installation was "
                  "removed). A workspace admin can install it from the bot's /slack/install "
                  "page; see docs/slack.md.")
@@ -107,10 +111,13 @@ class Runtime:
     default_fiscal_year_start: int = 1
     now: Callable[[], datetime] = utcnow
     seen_events: set[str] = field(default_factory=set)
-    # Slow work (building reviews, charts, uploads) runs here, off bolt's listener pool,
-    # so a queue of reviews can never hold up the next ack.
+    priority: AckPriority = field(default_factory=AckPriority)
+    quick: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=QUICK_THREADS, thread_name_prefix="outcome-quick"))
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=WORKER_THREADS, thread_name_prefix="outcome-worker"))
+    _locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict, repr=False)
+    _locks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, sessions: sessionmaker[Session]) -> Runtime:
@@ -130,16 +137,36 @@ class Runtime:
             default_fiscal_year_start=self.default_fiscal_year_start,
         )
 
+    def after_ack(self, work: Callable[..., None], *args: object) -> None:
+        """Run quick ``work(*args)`` once the acks in progress are sent; it must report its
+        own errors to the user."""
+        self.quick.submit(self._once_acked, work, args)
+
     def submit(self, work: Callable[..., None], *args: object) -> None:
-        """Run ``work(*args)`` on the worker; it must report its own errors to the user."""
+        """Run slow ``work(*args)`` (a review, an upload) on the worker, after the acks in
+        progress; it must report its own errors to the user."""
+        self.worker.submit(self._once_acked, work, args)
 
-        def logged() -> None:
-            try:
-                work(*args)
-            except Exception:
-                log.exception("background work %s failed", getattr(work, "__name__", work))
+    def _once_acked(self, work: Callable[..., None], args: tuple[object, ...]) -> None:
+        self.priority.wait_for_acks()
+        try:
+            work(*args)
+        except Exception:
+            log.exception("work after an ack failed: %s", getattr(work, "__name__", work))
 
-        self.worker.submit(logged)
+    @contextmanager
+    def one_at_a_time(self, *key: str) -> Iterator[None]:
+        """Serialise work on one thing (e.g. an initiative's sign-off message) in this
+        process: a click that follows a post by milliseconds finds the post recorded."""
+        with self._locks_lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def drain(self) -> None:
+        """Finish the work already handed on (posting, uploading), then stop."""
+        self.quick.shutdown(wait=True)
+        self.worker.shutdown(wait=True)
 
     def first_delivery(self, event_id: str | None) -> bool:
         """False for an event this process already handled (Slack retries after 3 s)."""
@@ -190,16 +217,17 @@ def build_app(config: SlackConfig, runtime: Runtime, engine: Engine) -> App:
 
     config.check()
     client = make_client(config.api_url)
-    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                  thread_name_prefix="slack-listener")
+    # Listeners run on the request's thread and return once they have acked and handed
+    # their work to the runtime: no hop to a pool and back before the ack is sent.
+    common = {"signing_secret": config.signing_secret or None, "client": client,
+              "process_before_response": True}
     if config.uses_oauth:
-        app = App(signing_secret=config.signing_secret or None, client=client,
-                  oauth_settings=oauth_settings(config, engine), listener_executor=executor,
+        app = App(**common, oauth_settings=oauth_settings(config, engine),
                   user_facing_authorize_error_message=NOT_INSTALLED)
     else:
         client.token = config.bot_token  # bolt takes the token from its client
-        app = App(signing_secret=config.signing_secret or None, client=client,
-                  listener_executor=executor)
+        app = App(**common)
+    app.use(runtime.priority.middleware)
     register_all(app, runtime)
     return app
 
@@ -209,11 +237,3 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 def is_channel_id(channel: str) -> bool:
     return bool(_CHANNEL_ID.match(channel))
-
-
-def drain(app: App, runtime: Runtime) -> None:
-    """Wait for work still running after its ack (posting, uploading), then stop."""
-    executor = app.listener_runner.listener_executor
-    if isinstance(executor, ThreadPoolExecutor):
-        executor.shutdown(wait=True)
-    runtime.worker.shutdown(wait=True)

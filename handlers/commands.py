@@ -1,8 +1,8 @@
 """The `/outcome` slash command.
 
 The ack answers at once: help and malformed input get their usage there (parsing is pure
-and fast). Everything that touches the database, renders a chart or calls Slack runs in a
-lazy listener after the ack and answers through ``respond`` or ``chat.postMessage``.
+and fast). Everything that touches the database, renders a chart or calls Slack runs after
+the ack, on the runtime's pools, and answers through ``respond`` or ``chat.postMessage``.
 """
 
 from __future__ import annotations
@@ -70,32 +70,31 @@ def _ack_text(step: Plan) -> str | None:
 
 
 def register(app: App, runtime: Runtime) -> None:
-    def acknowledge(ack: Ack, body: dict[str, Any]) -> None:
+    @app.command(COMMAND)
+    def outcome_command(ack: Ack, body: dict[str, Any], client: WebClient,
+                        respond: Respond) -> None:
         try:
-            text = _ack_text(plan(body.get("text") or ""))
+            step = plan(body.get("text") or "")
+            text = _ack_text(step)
         except Exception:  # never a 500 or a stack trace for a slash command
             log.exception("planning %r failed", (body.get("text") or "")[:200])
-            text = GENERIC_ERROR
+            ack(text=GENERIC_ERROR, response_type="ephemeral")
+            return
         ack(text=text, response_type="ephemeral") if text else ack()
-
-    def work(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        step = plan(body.get("text") or "")
-        if isinstance(step.command, SLOW):
-            runtime.submit(_work_safely, body, client, respond, runtime)
-        else:
-            _work_safely(body, client, respond, runtime)
-
-    app.command(COMMAND)(ack=acknowledge, lazy=[work])
+        if step.kind == "reply":
+            return
+        hand_on = runtime.submit if isinstance(step.command, SLOW) else runtime.after_ack
+        hand_on(_work_safely, step, body, client, respond, runtime)
 
 
 # Commands that render charts, upload files or read every series: they run on the worker.
 SLOW = (g.ReviewCommand, g.Moved, g.Export)
 
 
-def _work_safely(body: dict[str, Any], client: WebClient, respond: Respond,
+def _work_safely(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
                  runtime: Runtime) -> None:
     try:
-        _work(body, client, respond, runtime)
+        _work(step, body, client, respond, runtime)
     except SlackDeliveryError as exc:
         respond(text=exc.message)
     except Exception:
@@ -103,9 +102,8 @@ def _work_safely(body: dict[str, Any], client: WebClient, respond: Respond,
         respond(text=GENERIC_ERROR)
 
 
-def _work(body: dict[str, Any], client: WebClient, respond: Respond,
+def _work(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
           runtime: Runtime) -> None:
-    step = plan(body.get("text") or "")
     actor = Actor(str(body.get("team_id", "")), str(body.get("user_id", "")))
     channel = str(body.get("channel_id", ""))
     if step.kind == "define_modal":

@@ -37,24 +37,30 @@ def register(app: App, runtime: Runtime) -> None:
     def discussed_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
                           respond: Respond) -> None:
         ack()
-        actor = Actor(team_of(body), user_of(body))
-        try:
-            value = json.loads(body["actions"][0]["value"])
-            channel = body["channel"]["id"]
-            message = body["message"]
-            mark_discussed(runtime, actor, value["i"], value.get("p", ""), channel,
-                           message["ts"])
-            when = runtime.now().astimezone(UTC)
-            blocks = [b for b in message.get("blocks", [])
-                      if b.get("action_id") != DISCUSSED_ACTION
-                      and not str(b.get("block_id", "")).startswith("discussed:")]
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                           f":white_check_mark: Discussed, confirmed by <@{actor.user}> on "
-                           f"{when:%Y-%m-%d %H:%M} UTC"}]})
-            client.chat_update(channel=channel, ts=message["ts"],
-                               text=message.get("text") or "Review", blocks=blocks)
-        except OutcomeError as exc:
-            respond(text=exc.message, response_type="ephemeral", replace_original=False)
-        except Exception:
-            log.exception("discussed button failed")
-            respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)
+        runtime.after_ack(_record_discussed, body, client, respond, runtime)
+
+
+def _record_discussed(body: dict[str, Any], client: WebClient, respond: Respond,
+                      runtime: Runtime) -> None:
+    """Audit the click and replace the button with who confirmed it, and when."""
+    actor = Actor(team_of(body), user_of(body))
+    try:
+        value = json.loads(body["actions"][0]["value"])
+        channel = body["channel"]["id"]
+        message = body["message"]
+        mark_discussed(runtime, actor, value["i"], value.get("p", ""), channel,
+                       message["ts"])
+        when = runtime.now().astimezone(UTC)
+        blocks = [b for b in message.get("blocks", [])
+                  if b.get("action_id") != DISCUSSED_ACTION
+                  and not str(b.get("block_id", "")).startswith("discussed:")]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f":white_check_mark: Discussed, confirmed by <@{actor.user}> on "
+                       f"{when:%Y-%m-%d %H:%M} UTC"}]})
+        client.chat_update(channel=channel, ts=message["ts"],
+                           text=message.get("text") or "Review", blocks=blocks)
+    except OutcomeError as exc:
+        respond(text=exc.message, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.exception("discussed button failed")
+        respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)

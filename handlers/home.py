@@ -87,9 +87,13 @@ def register(app: App, runtime: Runtime) -> None:
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = str(event.get("user", ""))
-        try:
-            client.views_publish(user_id=user, view=home_view(runtime,
-                                 str(body.get("team_id", "")), user))
-        except Exception:
-            log.exception("publishing the home tab failed")
+        runtime.after_ack(publish_home, client, runtime, str(body.get("team_id", "")),
+                          str(event.get("user", "")))
+
+
+def publish_home(client: WebClient, runtime: Runtime, team: str, user: str) -> None:
+    """Publish ``user``'s App Home tab; a failure is logged (there is no one to tell)."""
+    try:
+        client.views_publish(user_id=user, view=home_view(runtime, team, user))
+    except Exception:
+        log.exception("publishing the home tab failed")

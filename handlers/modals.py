@@ -307,25 +307,35 @@ def register(app: App, runtime: Runtime) -> None:
     def add_metric_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
                            respond: Respond) -> None:
         ack()
-        actor = Actor(team_of(body), user_of(body))
-        channel = (body.get("channel") or {}).get("id", "")
-        try:
-            error = open_metric(client, runtime, body["trigger_id"], actor, channel,
-                                body["actions"][0].get("value", ""))
-        except Exception:
-            log.exception("opening the metric modal failed")
-            error = GENERIC_ERROR
-        if error:
-            respond(text=error, response_type="ephemeral", replace_original=False)
+        runtime.after_ack(_open_metric_from_button, body, client, respond, runtime)
 
     @app.action(OPEN_DEFINE_ACTION)
     def open_define_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        try:
-            open_define(client, runtime, body["trigger_id"], Actor(team_of(body),
-                        user_of(body)), "")
-        except Exception:
-            log.exception("opening the define modal failed")
+        runtime.after_ack(_open_define_from_button, body, client, runtime)
+
+
+def _open_metric_from_button(body: dict[str, Any], client: WebClient, respond: Respond,
+                             runtime: Runtime) -> None:
+    actor = Actor(team_of(body), user_of(body))
+    channel = (body.get("channel") or {}).get("id", "")
+    try:
+        error = open_metric(client, runtime, body["trigger_id"], actor, channel,
+                            body["actions"][0].get("value", ""))
+    except Exception:
+        log.exception("opening the metric modal failed")
+        error = GENERIC_ERROR
+    if error:
+        respond(text=error, response_type="ephemeral", replace_original=False)
+
+
+def _open_define_from_button(body: dict[str, Any], client: WebClient,
+                             runtime: Runtime) -> None:
+    try:
+        open_define(client, runtime, body["trigger_id"], Actor(team_of(body),
+                    user_of(body)), "")
+    except Exception:
+        log.exception("opening the define modal failed")
 
 
 def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
@@ -355,12 +365,12 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebCli
         log.exception("modal submission failed")
         ack(response_action="errors", errors={"key": GENERIC_ERROR})
         return
-    _confirm(client, runtime, actor, meta.get("channel", ""), reply.text, initiative,
-             before, offer_metric=not metric)
+    runtime.after_ack(_confirm, client, runtime, actor, meta.get("channel", ""), reply.text,
+                      initiative, before, not metric)
 
 
 def _confirm(client: WebClient, runtime: Runtime, actor: Actor, channel: str, text: str,
-             initiative: str, before: signoff.Snapshot | None, *, offer_metric: bool) -> None:
+             initiative: str, before: signoff.Snapshot | None, offer_metric: bool) -> None:
     """Tell the user what was saved (ephemeral where they were, else a DM), then sign-off."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn",
                                                                   "text": plain(text)}}]

@@ -150,7 +150,8 @@ def after_change(client: WebClient, runtime: Runtime, actor: Actor, key: str,
     Raises :class:`SlackDeliveryError` when the channel cannot be posted to.
     """
     poster = SlackPoster(client)
-    with transaction(runtime.sessions) as session:
+    with runtime.one_at_a_time("signoff", actor.workspace, key), \
+            transaction(runtime.sessions) as session:
         initiative = get_initiative(session, actor.workspace, key)
         if initiative is None or not initiative.channel:
             return
@@ -188,13 +189,18 @@ def register(app: App, runtime: Runtime) -> None:
     def agree_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
                       respond: Respond) -> None:
         ack()
-        try:
-            _agree(body, client, respond, runtime)
-        except SlackDeliveryError as exc:
-            respond(text=exc.message, response_type="ephemeral", replace_original=False)
-        except Exception:
-            log.exception("agree button failed")
-            respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)
+        runtime.after_ack(_agree_safely, body, client, respond, runtime)
+
+
+def _agree_safely(body: dict[str, Any], client: WebClient, respond: Respond,
+                  runtime: Runtime) -> None:
+    try:
+        _agree(body, client, respond, runtime)
+    except SlackDeliveryError as exc:
+        respond(text=exc.message, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.exception("agree button failed")
+        respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)
 
 
 def _agree(body: dict[str, Any], client: WebClient, respond: Respond,

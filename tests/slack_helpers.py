@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from bot.db import make_engine, session_factory, upgrade
 from bot.server import SlackServer, make_server, start_in_thread
-from bot.slack_app import Runtime, SlackConfig, build_app, drain
+from bot.slack_app import Runtime, SlackConfig, build_app
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PO, ENG, OTHER = "UPO", "UENG", "UOTHER"
@@ -167,7 +167,7 @@ def start_bot(slack: FakeSlack, engine: Engine, config: SlackConfig,
 def stop_bot(bot: Bot) -> None:
     bot.server.shutdown()
     bot.server.server_close()
-    drain(bot.server.app, bot.runtime)
+    bot.runtime.drain()
 
 
 def migrated_engine(url: str) -> Engine:

@@ -2,14 +2,17 @@
 
 matplotlib is not thread-safe and holds the GIL while it draws, so a process that acks
 Slack or posts many digests hands its charts to a small pool of processes: drawing uses
-every core, and acks never wait behind it. ``OUTCOME_CHART_WORKERS=0`` draws in-process,
-one chart at a time.
+every core, and acks never wait behind it. The workers run at a lower scheduling priority
+(nice 10): when every core is busy, the process that acks gets the CPU first, and charts,
+which nobody waits on within seconds, take what is left. ``OUTCOME_CHART_WORKERS=0`` draws
+in-process, one chart at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +26,7 @@ _DRAWING = threading.Lock()  # in-process drawing, one chart at a time
 _POOL_LOCK = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _in_progress = 0
+WORKER_NICENESS = 10  # added to the workers' nice value; acks and posting come first
 
 
 def chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
@@ -54,8 +58,17 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     with _POOL_LOCK:
         if _pool is None:
             # spawn, not fork: forking a process that runs threads can copy held locks.
-            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_yield_the_cpu)
         return _pool
+
+
+def _yield_the_cpu() -> None:
+    """Run this worker at a lower priority than the bot's own process."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not permitted here: draw at the normal priority
+        log.debug("could not lower the chart worker's priority", exc_info=True)
 
 
 def _drop_pool() -> None:
