@@ -102,13 +102,14 @@ def _with_pull_failures(session: Session, rows: list[Metric],
     )
 
 
-def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec,
+def review_initiative(session: Session, initiative: Initiative, period: Period,
                       now: datetime, *, with_history: bool = True,
-                      period_at: datetime | None = None) -> InitiativeReview:
-    """Review one initiative; the period is resolved at ``period_at`` (default ``now``)."""
-    period = resolve(spec, cadence_of(initiative), period_at or now)
-    points = boundaries(session, [m.id for m in initiative.metrics], period.start,
-                        period.clipped_end(now))
+                      points: dict[int, dict[str, Boundaries]] | None = None
+                      ) -> InitiativeReview:
+    """Review one initiative over ``period``; ``points`` may hold its boundary points."""
+    if points is None:
+        points = boundaries(session, [m.id for m in initiative.metrics], period.start,
+                            period.clipped_end(now))
     metrics = tuple(
         review_metric(session, metric, period, now, with_history=with_history, points=points)
         for metric in initiative.metrics
@@ -125,15 +126,29 @@ def review_initiative(session: Session, initiative: Initiative, spec: PeriodSpec
     )
 
 
+def _points_by_period(session: Session, initiatives: list[Initiative], periods: list[Period],
+                      now: datetime) -> dict[tuple[datetime, datetime],
+                                             dict[int, dict[str, Boundaries]]]:
+    """Boundary points of every metric, one query per distinct period (initiatives that
+    share a cadence and time zone share a query)."""
+    metric_ids: dict[tuple[datetime, datetime], list[int]] = {}
+    for initiative, period in zip(initiatives, periods, strict=True):
+        window = (period.start, period.clipped_end(now))
+        metric_ids.setdefault(window, []).extend(m.id for m in initiative.metrics)
+    return {window: boundaries(session, ids, *window) for window, ids in metric_ids.items()}
+
+
 def build_review(session: Session, workspace: str, spec: PeriodSpec, now: datetime, *,
                  initiatives: list[Initiative] | None = None,
                  with_history: bool = True, period_at: datetime | None = None) -> Review:
     """Review every active initiative (or the given ones) over the period ``spec``."""
     chosen = initiatives if initiatives is not None else list_initiatives(session, workspace)
+    periods = [resolve(spec, cadence_of(initiative), period_at or now) for initiative in chosen]
+    points = _points_by_period(session, chosen, periods, now)
     reviews = tuple(
-        review_initiative(session, initiative, spec, now, with_history=with_history,
-                          period_at=period_at)
-        for initiative in chosen
+        review_initiative(session, initiative, period, now, with_history=with_history,
+                          points=points[(period.start, period.clipped_end(now))])
+        for initiative, period in zip(chosen, periods, strict=True)
     )
     label = reviews[0].period.label if len(reviews) == 1 else spec.describe()
     title = (f"Outcome review: {reviews[0].name}" if len(reviews) == 1

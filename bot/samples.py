@@ -133,6 +133,7 @@ def _boundaries_statement() -> Any:
 
 
 _BOUNDARIES = _boundaries_statement()
+MAX_IDS_PER_QUERY = 900  # below SQLite's oldest bound-parameter limit (999)
 
 
 def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
@@ -143,13 +144,14 @@ def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
     the cost grows with the number of series, not the number of samples.
     """
     found: dict[int, dict[str, Boundaries]] = {}
-    if not metric_ids:
-        return found
-    rows = session.execute(_BOUNDARIES, {"start": start, "end": end, "ids": list(metric_ids)})
-    for row in rows:
-        points = [Point(row[i], row[i + 1]) if row[i] is not None else None
-                  for i in range(2, 8, 2)]
-        found.setdefault(row[0], {})[row[1]] = Boundaries(*points)
+    ids = list(metric_ids)
+    for offset in range(0, len(ids), MAX_IDS_PER_QUERY):
+        chunk = ids[offset : offset + MAX_IDS_PER_QUERY]
+        rows = session.execute(_BOUNDARIES, {"start": start, "end": end, "ids": chunk})
+        for row in rows:
+            points = [Point(row[i], row[i + 1]) if row[i] is not None else None
+                      for i in range(2, 8, 2)]
+            found.setdefault(row[0], {})[row[1]] = Boundaries(*points)
     return found
 
 
