@@ -22,9 +22,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.request.internals import build_context
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 PUSH_PATH = "/api/v1/push"
+FORM = "application/x-www-form-urlencoded"
 
 # (workspace from the query, Authorization header, body) -> (HTTP status, JSON answer)
 PushHandler = Callable[[str | None, str | None, bytes], tuple[int, dict[str, Any]]]
@@ -104,9 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._push(query, body)
             return
         try:
-            response = self.server.app.dispatch(
-                BoltRequest(body=body.decode("utf-8", errors="replace"), query=query,
-                            headers=self._headers()))
+            response = self.server.app.dispatch(slack_request(
+                body.decode("utf-8", errors="replace"), query, self._headers()))
         except Exception:  # bolt handles listener errors; this is the last line of defence
             log.exception("dispatching a Slack request failed")
             response = BoltResponse(status=500, body="")
@@ -160,6 +161,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def slack_request(body: str, query: str, headers: dict[str, list[str]]) -> BoltRequest:
+    """The bolt request for an HTTP request from Slack.
+
+    bolt reads any form body that contains the word "payload" anywhere as an interaction
+    (``payload=<json>``), so a slash command such as ``/outcome record payload-size 5``
+    would reach no listener; such a body is parsed here as the plain form it is.
+    """
+    request = BoltRequest(body=body, query=query, headers=headers)
+    if "payload" in body and request.content_type == FORM and not body.startswith("{"):
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        if "payload" not in fields:
+            request.body = fields
+            request.context = build_context(BoltContext(), fields)
+    return request
 
 
 def _safely(check: Callable[[], bool]) -> bool:

@@ -1,6 +1,4 @@
 """`/outcome` and every subcommand, through the bot's real HTTP endpoint, against the fake
-
-pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 Slack: the ack answers at once, the work arrives through the response URL."""
 
 from __future__ import annotations
@@ -16,6 +14,8 @@ from slack_helpers import (
 from sqlalchemy import select
 
 from bot.models import Initiative
+
+pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
 
 def _last_response(slack: FakeSlack, count: int) -> dict:
@@ -75,6 +75,19 @@ def test_metric_add_in_text_form(bot: Bot, slack: FakeSlack) -> None:
     assert reply["text"].startswith("Added metric checkout.deploy-time: Deploy time "
                                     "(40 → 12 min by 2027-06-30, lower is better)")
     assert reply["response_type"] == "in_channel"
+
+
+def test_a_command_mentioning_payload_is_still_a_command(bot: Bot, slack: FakeSlack) -> None:
+    """A form body containing the word "payload" is not an interaction payload."""
+    bot.command('define checkout "Faster checkout"')
+    slack.wait_for_response(2)
+
+    ack = bot.command('metric add checkout payload-size "Payload size" target=10 unit=KB')
+    again = bot.command("payload")
+
+    assert ack.status == 200 and _last_response(slack, 3)["text"].startswith(
+        "Added metric checkout.payload-size: Payload size")
+    assert again.status == 200 and "payload" in again.text
 
 
 @pytest.mark.parametrize(
