@@ -307,6 +307,16 @@ class PullAttempt(Base):
     trigger: Mapped[str] = mapped_column(String(16), default="schedule")  # schedule|now|backfill
 
 
+class SlackEventDelivery(Base):
+    """An Events API event some replica has taken. Slack delivers an event again when
+    its ack was slow or lost, maybe to another replica; the first to insert answers."""
+
+    __tablename__ = "slack_event_deliveries"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 # ---------------------------------------------------------------------------- Slack OAuth
 # The tables of slack_sdk's SQLAlchemy installation and OAuth state stores
 # (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore), declared here so that Alembic

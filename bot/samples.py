@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from bot.db import dialect_insert
 from bot.models import MetricSegment, Sample, UTCDateTime, utcnow
 
 MAX_SEGMENT_LENGTH = 128
@@ -44,10 +44,7 @@ def store_readings(
 
     Returns how many rows were new.
     """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"Unsupported database dialect {dialect!r}")
+    insert = dialect_insert(session)
     now = utcnow()
     rows = [
         {

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.ack_priority import AckPriority
 from bot.commands import Context
 from bot.errors import ConfigError
+from bot.event_deliveries import first_delivery
 from bot.models import utcnow
 from bot.services import Actor
 from bot.settings import Settings
@@ -110,7 +111,6 @@ class Runtime:
     default_sprint_days: int = 14
     default_fiscal_year_start: int = 1
     now: Callable[[], datetime] = utcnow
-    seen_events: set[str] = field(default_factory=set)
     priority: AckPriority = field(default_factory=AckPriority)
     quick: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=QUICK_THREADS, thread_name_prefix="outcome-quick"))
@@ -169,15 +169,9 @@ class Runtime:
         self.worker.shutdown(wait=True)
 
     def first_delivery(self, event_id: str | None) -> bool:
-        """False for an event this process already handled (Slack retries after 3 s)."""
-        if not event_id:
-            return True
-        if event_id in self.seen_events:
-            return False
-        if len(self.seen_events) > 10_000:
-            self.seen_events.clear()
-        self.seen_events.add(event_id)
-        return True
+        """False for an event this or another replica already took (Slack delivers an
+        event again when its ack was slow or lost)."""
+        return not event_id or first_delivery(self.sessions, event_id, self.now())
 
 
 def make_client(api_url: str, token: str | None = None) -> WebClient:

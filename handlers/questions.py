@@ -86,18 +86,19 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_mention")
     def mentioned(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        if not runtime.first_delivery(body.get("event_id")):
-            return
-        runtime.submit(answer, client, runtime, str(body.get("team_id", "")),
-                       str(event.get("user", "")), event["channel"],
-                       event.get("thread_ts") or event["ts"], event.get("text", ""))
+        runtime.submit(_answer_once, body, event, client, runtime)
 
     @app.event("message")
     def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not runtime.first_delivery(body.get("event_id")):
-            return
-        runtime.submit(answer, client, runtime, str(body.get("team_id", "")),
-                       str(event.get("user", "")), event["channel"],
-                       event.get("thread_ts") or event["ts"], event.get("text", ""))
+        runtime.submit(_answer_once, body, event, client, runtime)
+
+
+def _answer_once(body: dict[str, Any], event: dict[str, Any], client: WebClient,
+                 runtime: Runtime) -> None:
+    """Answer a mention or a DM, unless a replica already took this event."""
+    if not runtime.first_delivery(body.get("event_id")):
+        return
+    answer(client, runtime, str(body.get("team_id", "")), str(event.get("user", "")),
+           event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))

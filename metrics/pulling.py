@@ -28,10 +28,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
+from bot.db import dialect_insert, transaction
 from bot.errors import SourceError
 from bot.models import (
     Initiative,
@@ -351,8 +350,7 @@ def store_many(session: Session, batches: Sequence[tuple[int, Sequence[Reading]]
                origin: str, recorded_by: str) -> dict[int, int]:
     """Like :func:`bot.samples.store_readings` for many metrics at once: insert what is
     new, skip any (metric, segment, time) already stored; returns new rows per metric."""
-    dialect = session.get_bind().dialect.name
-    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    insert = dialect_insert(session)
     now = utcnow()
     rows = [{"metric_id": metric_id, "segment": r.segment, "observed_at": r.observed_at,
              "value": float(r.value), "origin": origin, "recorded_by": recorded_by,
@@ -362,11 +360,11 @@ def store_many(session: Session, batches: Sequence[tuple[int, Sequence[Reading]]
         return {}
     series = sorted({(row["metric_id"], row["segment"]) for row in rows})
     session.execute(
-        dialect_insert(MetricSegment)
+        insert(MetricSegment)
         .values([{"metric_id": m, "segment": s} for m, s in series])
         .on_conflict_do_nothing(index_elements=["metric_id", "segment"]))
     table = Sample.__table__
-    statement = (dialect_insert(table)
+    statement = (insert(table)
                  .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
                  .returning(table.c.metric_id))
     stored: dict[int, int] = {}

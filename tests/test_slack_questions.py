@@ -1,6 +1,4 @@
 """Questions in a mention or a DM are answered in a thread with numbers and a chart; the
-
-pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 App Home tab shows the user's initiatives."""
 
 from __future__ import annotations
@@ -8,14 +6,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_slack import FakeSlack
+from fake_slack import BOT_TOKEN, FakeSlack
 from slack_helpers import (
     CHANNEL,
     ENG,
     PO,
+    SIGNING_SECRET,
     Bot,
     seed_checkout,
+    start_bot,
+    stop_bot,
 )
+
+from bot.slack_app import SlackConfig
+
+pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
 
 def _mention(bot: Bot, text: str, ts: str = "1699999999.000100", **extra: object) -> None:
@@ -118,6 +123,25 @@ def test_a_retried_event_is_answered_once(bot: Bot, slack: FakeSlack) -> None:
     _answers(slack, "1699999999.0004")
     bot.command("help")
     assert len(slack.thread(CHANNEL, "1699999999.0004")) == 1
+
+
+def test_an_event_delivered_again_to_another_replica_is_answered_once(
+        bot: Bot, slack: FakeSlack) -> None:
+    seed_checkout(bot)
+    replica = start_bot(slack, bot.engine, SlackConfig(
+        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, api_url=slack.api_url))
+    event = {"type": "app_mention", "user": PO, "channel": CHANNEL, "ts": "1699999999.0005",
+             "text": "<@UBOTT1> which metrics have no data?"}
+    try:
+        bot.event(event, event_id="Ev2")
+        replica.event(event, event_id="Ev2", headers={"X-Slack-Retry-Num": "1",
+                                                      "X-Slack-Retry-Reason": "http_timeout"})
+        _answers(slack, "1699999999.0005")
+    finally:
+        stop_bot(replica)  # waits for the replica's work to finish
+    bot.runtime.drain()  # and for this one's
+
+    assert len(slack.thread(CHANNEL, "1699999999.0005")) == 1
 
 
 def test_app_home_shows_the_users_initiatives_with_latest_numbers(bot: Bot,
