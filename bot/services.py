@@ -114,10 +114,12 @@ def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
     return True
 
 
-def get_initiative(session: Session, workspace: str, key: str) -> Initiative | None:
-    return session.scalar(
-        select(Initiative).where(Initiative.workspace == workspace, Initiative.key == key)
-    )
+def get_initiative(session: Session, workspace: str, key: str, *,
+                   for_update: bool = False) -> Initiative | None:
+    """The initiative ``key`` in ``workspace``; ``for_update`` locks its row until the
+    transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
+    query = select(Initiative).where(Initiative.workspace == workspace, Initiative.key == key)
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def find_initiative(session: Session, workspace: str, key: str) -> Initiative:

@@ -150,9 +150,11 @@ def after_change(client: WebClient, runtime: Runtime, actor: Actor, key: str,
     Raises :class:`SlackDeliveryError` when the channel cannot be posted to.
     """
     poster = SlackPoster(client)
+    # One refresh of an initiative's request at a time: in this process (the lock) and
+    # across replicas (the row lock), so a click right after a post finds it recorded.
     with runtime.one_at_a_time("signoff", actor.workspace, key), \
             transaction(runtime.sessions) as session:
-        initiative = get_initiative(session, actor.workspace, key)
+        initiative = get_initiative(session, actor.workspace, key, for_update=True)
         if initiative is None or not initiative.channel:
             return
         channel = initiative.channel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from bot.services import (
     define_initiative,
     define_metric,
     find_initiative,
+    get_initiative,
     record_value,
 )
 
@@ -144,3 +146,29 @@ def test_a_failed_command_rolls_back_everything_it_wrote(sessions):
         record_value(session, EVE, "fleet", "nope", 1.0, datetime.now(UTC))
     with transaction(sessions) as session, pytest.raises(NotFound):
         find_initiative(session, "T1", "fleet")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: no row locks
+def test_an_initiative_read_for_update_holds_other_writers_until_commit(sessions):
+    """What keeps two replicas from posting two sign-off requests for one initiative."""
+    with transaction(sessions) as session:
+        define_fleet(session)
+    renamed = threading.Event()
+
+    def rename() -> None:
+        with transaction(sessions) as session:
+            define_initiative(session, EVE, "fleet", {"name": "Fleet rollout"})
+        renamed.set()
+
+    with transaction(sessions) as session:
+        locked = get_initiative(session, "T1", "fleet", for_update=True)
+        writer = threading.Thread(target=rename)
+        writer.start()
+        assert not renamed.wait(0.5)  # blocked by the row lock
+        assert locked.name == "Fleet update"
+    writer.join(10)
+
+    assert renamed.is_set()
+    with sessions() as session:
+        assert get_initiative(session, "T1", "fleet").name == "Fleet rollout"
