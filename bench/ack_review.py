@@ -22,18 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_slack import BOT_TOKEN, TEAM, FakeSlack
-from slack_helpers import (
-    SIGNING_SECRET,
-    migrated_engine,
-    start_bot,
-    stop_bot,
-)
+from fake_slack import TEAM, FakeSlack
+from slack_helpers import migrated_engine, start_bot, stop_bot, token_config
 
 from bot.db import session_factory
 from bot.demo import seed_demo
 from bot.render.pool import charts_in_progress
-from bot.slack_app import SlackConfig
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -52,9 +46,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder, FakeSlack() as slack:
         engine = migrated_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         seed_demo(session_factory(engine), TEAM, datetime.now(UTC))
-        config = SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN,
-                             api_url=slack.api_url)
-        bot = start_bot(slack, engine, config)
+        bot = start_bot(slack, engine, token_config(slack))
         bot.command("review")  # warm up: imports matplotlib, first auth.test
         slack.wait_for(lambda: slack.ok_calls_to("files.completeUploadExternal"), 60)
 

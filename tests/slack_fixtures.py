@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_slack import BOT_TOKEN, FakeSlack
-from slack_helpers import ENG, PO, SIGNING_SECRET, Bot, migrated_engine, start_bot, stop_bot
+from fake_slack import FakeSlack
+from slack_helpers import ENG, PO, Bot, migrated_engine, serving, token_config
 
 from bot.db import make_engine
-from bot.slack_app import SlackConfig
 
 
 @pytest.fixture
@@ -39,11 +38,8 @@ def bot(slack: FakeSlack, migrated_sqlite: Path, tmp_path: Path) -> Iterator[Bot
     copy = tmp_path / "outcome.db"
     shutil.copyfile(migrated_sqlite, copy)
     engine = make_engine(f"sqlite:///{copy}")
-    config = SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN,
-                         api_url=slack.api_url)
-    running = start_bot(slack, engine, config)
     try:
-        yield running
+        with serving(slack, engine, token_config(slack)) as running:
+            yield running
     finally:
-        stop_bot(running)
         engine.dispose()

@@ -12,12 +12,14 @@ import hmac
 import http.client
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from fake_slack import TEAM, FakeSlack
+from fake_slack import BOT_TOKEN, TEAM, FakeSlack
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
@@ -168,6 +170,22 @@ def stop_bot(bot: Bot) -> None:
     bot.server.shutdown()
     bot.server.server_close()
     bot.runtime.drain()
+
+
+@contextmanager
+def serving(slack: FakeSlack, engine: Engine, config: SlackConfig) -> Iterator[Bot]:
+    """A bot serving on loopback for the block; on leaving, its work after acks is done."""
+    bot = start_bot(slack, engine, config)
+    try:
+        yield bot
+    finally:
+        stop_bot(bot)
+
+
+def token_config(slack: FakeSlack) -> SlackConfig:
+    """One workspace installed with a bot token, against the fake Slack ``slack``."""
+    return SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN,
+                       api_url=slack.api_url)
 
 
 def migrated_engine(url: str) -> Engine:

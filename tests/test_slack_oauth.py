@@ -14,8 +14,7 @@ from slack_helpers import (
     Bot,
     http_request,
     migrated_engine,
-    start_bot,
-    stop_bot,
+    serving,
 )
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -34,11 +33,10 @@ def oauth_bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
     engine = migrated_engine(database_url)
     config = SlackConfig(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID,
                          client_secret="client-secret", api_url=slack.api_url)
-    running = start_bot(slack, engine, config)
     try:
-        yield running
+        with serving(slack, engine, config) as running:
+            yield running
     finally:
-        stop_bot(running)
         engine.dispose()
 
 

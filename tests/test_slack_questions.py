@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_slack import BOT_TOKEN, FakeSlack
+from fake_slack import FakeSlack
 from slack_helpers import (
     CHANNEL,
     ENG,
     PO,
-    SIGNING_SECRET,
     Bot,
     seed_checkout,
-    start_bot,
-    stop_bot,
+    serving,
+    token_config,
 )
-
-from bot.slack_app import SlackConfig
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -128,18 +125,14 @@ def test_a_retried_event_is_answered_once(bot: Bot, slack: FakeSlack) -> None:
 def test_an_event_delivered_again_to_another_replica_is_answered_once(
         bot: Bot, slack: FakeSlack) -> None:
     seed_checkout(bot)
-    replica = start_bot(slack, bot.engine, SlackConfig(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, api_url=slack.api_url))
     event = {"type": "app_mention", "user": PO, "channel": CHANNEL, "ts": "1699999999.0005",
              "text": "<@UBOTT1> which metrics have no data?"}
-    try:
+    with serving(slack, bot.engine, token_config(slack)) as replica:  # leaving: work done
         bot.event(event, event_id="Ev2")
         replica.event(event, event_id="Ev2", headers={"X-Slack-Retry-Num": "1",
                                                       "X-Slack-Retry-Reason": "http_timeout"})
         _answers(slack, "1699999999.0005")
-    finally:
-        stop_bot(replica)  # waits for the replica's work to finish
-    bot.runtime.drain()  # and for this one's
+    bot.runtime.drain()  # and this one's
 
     assert len(slack.thread(CHANNEL, "1699999999.0005")) == 1
 
