@@ -47,14 +47,14 @@ def load(sessions, actor: Actor) -> int:
             define_initiative(session, actor, key, {
                 "name": f"Initiative {i}", "sprint_anchor": date(2026, 11, 16),
                 "timezone": "Europe/Berlin",
-            })
+            }, now=NOW)
             for m in range(METRICS_EACH):
                 metric, _ = define_metric(session, actor, key, f"m{m:02d}", {
                     "name": f"Metric {m}", "baseline_value": 100.0,
                     "target_value": 50.0 if m % 2 else 150.0,
                     "direction": "down" if m % 2 else "up",
                     "target_date": date(2027, 6, 30),
-                })
+                }, now=NOW)
                 slope = (m % 7 - 3) * 0.01
                 readings = [Reading(at, 100 + slope * n + (n * 7919 % 13) * 0.1)
                             for n, at in enumerate(hours)]

@@ -123,7 +123,8 @@ def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
         fields.setdefault("sprint_days", ctx.default_sprint_days)
         fields.setdefault("fiscal_year_start_month", ctx.default_fiscal_year_start)
         fields.setdefault("sprint_anchor", _default_anchor(ctx.now(), fields["timezone"]))
-    initiative, created = define_initiative(session, ctx.actor, command.key, fields)
+    initiative, created = define_initiative(session, ctx.actor, command.key, fields,
+                                              now=ctx.now())
     digest_schedules.sync_cadence(session, initiative)
     if created:
         return Reply(f"Defined {initiative.key}: {initiative.name} (draft). Next: "
@@ -143,7 +144,7 @@ def _changed_text(initiative: Initiative, verb: str) -> str:
 @_execute.register
 def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
     metric, created = define_metric(session, ctx.actor, command.initiative, command.key,
-                                    dict(command.fields))
+                                    dict(command.fields), now=ctx.now())
     initiative = metric.initiative
     verb = "Added" if created else "Updated"
     return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
@@ -161,7 +162,8 @@ def _criterion(metric) -> str:
 
 @_execute.register
 def _agree(command: g.Agree, session: Session, ctx: Context) -> Reply:
-    initiative, missing = agree(session, ctx.actor, command.initiative, command.role)
+    initiative, missing = agree(session, ctx.actor, command.initiative, command.role,
+                                now=ctx.now())
     if not missing:
         return Reply(f"{initiative.key} is agreed (revision {initiative.revision}) by "
                      f"{initiative.product_owner} and {initiative.engineering_owner}.",
@@ -325,13 +327,13 @@ def _schedule(command: g.Schedule, session: Session, ctx: Context) -> Reply:
         initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
         if command.fields:
             initiative, _ = define_initiative(session, ctx.actor, command.initiative,
-                                              dict(command.fields))
+                                              dict(command.fields), now=ctx.now())
             digest_schedules.sync_cadence(session, initiative)
     defaults = digest_schedules.default_cadence(
         ctx.default_timezone, ctx.default_sprint_days, ctx.default_fiscal_year_start,
         _default_anchor(ctx.now(), ctx.default_timezone))
     changed = digest_schedules.configure(
-        session, ctx.actor, initiative=initiative, channel=command.channel,
+        session, ctx.actor, now=ctx.now(), initiative=initiative, channel=command.channel,
         digest=dict(command.digest), cadence=dict(command.fields), defaults=defaults)
     lines = []
     if initiative is not None:
@@ -386,7 +388,7 @@ def _diff_text(before: dict | None, after: dict | None) -> str:
 
 @_execute.register
 def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
-    initiative = archive(session, ctx.actor, command.initiative)
+    initiative = archive(session, ctx.actor, command.initiative, now=ctx.now())
     return Reply(f"Archived {initiative.key}; its criteria and history are kept.",
                  public=True)
 

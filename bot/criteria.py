@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
@@ -37,6 +37,7 @@ from bot.errors import OutcomeError, SourceError, UsageError
 from bot.models import DigestSchedule, Initiative, InitiativeStatus, Metric
 from bot.schedules import WEEKDAYS
 from bot.services import Actor, define_initiative, define_metric, record_audit, validate_key
+from bot.values import parse_timezone
 from metrics.secrets import literal_secrets, redact_secrets
 
 FORMAT_VERSION = 1
@@ -424,7 +425,7 @@ class _Builder:
         if "sprint_anchor" in schedule:
             fields["sprint_anchor"] = self.convert((*here, "sprint_anchor"), _date)
         if "timezone" in schedule:
-            fields["timezone"] = self.convert((*here, "timezone"), _timezone)
+            fields["timezone"] = self.convert((*here, "timezone"), parse_timezone)
         digests = None
         if "digests" in schedule:
             digests = self.digests(schedule["digests"], (*here, "digests"),
@@ -521,15 +522,6 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a calendar date") from None
-
-
-def _timezone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not an IANA time zone; use e.g. Europe/Berlin"
-                         ) from None
-    return text
 
 
 def load(text: str, filename: str = "criteria.yaml") -> CriteriaFile:
@@ -686,7 +678,7 @@ def _apply_initiative_unchecked(session: Session, actor: Actor, spec: Initiative
         fields.setdefault("sprint_days", defaults.sprint_days)
         fields.setdefault("fiscal_year_start_month", defaults.fiscal_year_start_month)
         fields.setdefault("sprint_anchor", _monday(now, fields["timezone"]))
-        initiative, _ = define_initiative(session, actor, spec.key, fields)
+        initiative, _ = define_initiative(session, actor, spec.key, fields, now=now)
         plan.created = True
         plan.changes = [FieldChange(INITIATIVE_FILE_FIELDS[name], None, value)
                         for name, value in spec.fields.items()
@@ -697,14 +689,14 @@ def _apply_initiative_unchecked(session: Session, actor: Actor, spec: Initiative
         if plan.changes:
             changed = {name: value for name, value in spec.fields.items()
                        if getattr(existing, name) != value}
-            define_initiative(session, actor, spec.key, changed)
+            define_initiative(session, actor, spec.key, changed, now=now)
     digest_schedules.sync_cadence(session, initiative)
 
     named = set()
     for metric_spec in spec.metrics:
         named.add(metric_spec.key)
         try:
-            plan.metrics.append(_apply_metric(session, actor, initiative, metric_spec))
+            plan.metrics.append(_apply_metric(session, actor, initiative, metric_spec, now))
         except OutcomeError as exc:
             raise CriteriaInvalid(criteria.filename, [
                 Problem(criteria.line_of(metric_spec.path), path_text(metric_spec.path),
@@ -712,20 +704,20 @@ def _apply_initiative_unchecked(session: Session, actor: Actor, spec: Initiative
             ]) from None
     plan.left_alone = [m.key for m in initiative.metrics if m.key not in named]
     if spec.digests is not None:
-        plan.digests = _apply_digests(session, actor, initiative, spec.digests)
+        plan.digests = _apply_digests(session, actor, initiative, spec.digests, now)
     if agreed_before and initiative.status == InitiativeStatus.DRAFT:
         plan.reopened_revision = initiative.revision
     if plan.changed:
-        record_audit(session, actor, "applied criteria", initiative=initiative,
+        record_audit(session, actor, "applied criteria", initiative=initiative, at=now,
                      after={"file": criteria.filename, "changes": plan.change_count})
     return plan
 
 
 def _apply_metric(session: Session, actor: Actor, initiative: Initiative,
-                  spec: MetricSpec) -> ItemPlan:
+                  spec: MetricSpec, now: datetime) -> ItemPlan:
     existing = next((m for m in initiative.metrics if m.key == spec.key), None)
     if existing is None:
-        define_metric(session, actor, initiative.key, spec.key, dict(spec.fields))
+        define_metric(session, actor, initiative.key, spec.key, dict(spec.fields), now=now)
         changes = [FieldChange(METRIC_FILE_FIELDS[name], None, value)
                    for name, value in spec.fields.items()
                    if name != "name" and value is not None]
@@ -734,7 +726,7 @@ def _apply_metric(session: Session, actor: Actor, initiative: Initiative,
     if changes:
         wanted = {name: value for name, value in spec.fields.items()
                   if getattr(existing, name) != value}
-        define_metric(session, actor, initiative.key, spec.key, wanted)
+        define_metric(session, actor, initiative.key, spec.key, wanted, now=now)
     return ItemPlan(spec.key, changes=changes)
 
 
@@ -766,7 +758,7 @@ def _digest_text(kind: str, state: dict[str, Any] | str | None) -> str | None:
 
 
 def _apply_digests(session: Session, actor: Actor, initiative: Initiative,
-                   spec: DigestSpec) -> ItemPlan:
+                   spec: DigestSpec, now: datetime) -> ItemPlan:
     rows = _digest_rows(session, initiative)
     plan = ItemPlan("digests")
     configure: dict[str, Any] = {}
@@ -799,7 +791,7 @@ def _apply_digests(session: Session, actor: Actor, initiative: Initiative,
         configure["lead_minutes"] = spec.lead_minutes
     if plan.changes:
         configure["off"] = tuple(off)
-        digest_schedules.configure(session, actor, initiative=initiative, channel=None,
+        digest_schedules.configure(session, actor, now=now, initiative=initiative, channel=None,
                                    digest=configure, cadence={}, defaults={})
     return plan
 

@@ -169,16 +169,16 @@ def _ensure_initiative(session: Session, workspace: str, spec: dict[str, Any],
     actor = Actor(workspace, "outcome-demo")
     if get_initiative(session, workspace, spec["key"]) is not None:
         return False
-    define_initiative(session, actor, spec["key"], spec["fields"])
+    define_initiative(session, actor, spec["key"], spec["fields"], now=created)
     for key, fields, source in spec["metrics"]:
         define_metric(session, actor, spec["key"], key, {
             **fields,
             "baseline_at": created,
             "source_kind": "demo" if source else "manual",
             "source_config": source or {},
-        })
+        }, now=created)
     for user in spec["agreed_by"]:
-        agree(session, Actor(workspace, user), spec["key"])
+        agree(session, Actor(workspace, user), spec["key"], now=created)
     return True
 
 

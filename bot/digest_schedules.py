@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ def _cadence(initiative: Initiative | None, cadence: dict[str, Any],
     return {name: cadence.get(name, defaults[name]) for name in CADENCE_FIELDS}
 
 
-def configure(session: Session, actor: Actor, *, initiative: Initiative | None,
+def configure(session: Session, actor: Actor, *, now: datetime, initiative: Initiative | None,
               channel: str | None, digest: dict[str, Any], cadence: dict[str, Any],
               defaults: dict[str, Any]) -> list[DigestSchedule]:
     """Create, change or switch off the digest schedules of an initiative or a channel."""
@@ -65,7 +65,7 @@ def configure(session: Session, actor: Actor, *, initiative: Initiative | None,
                 setattr(row, name, value)
         row.enabled = not off
         session.flush()
-        record_audit(session, actor, "schedule", initiative=initiative, before=before,
+        record_audit(session, actor, "schedule", initiative=initiative, at=now, before=before,
                      after=_describe_fields(row))
         changed.append(row)
     if initiative is None and cadence and not changed:

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot import values
 from bot.errors import UsageError
 from bot.models import Direction, SignoffRole
 from bot.periods import MONTHS, PERIOD_USAGE, PeriodSpec, parse_date, parse_period
@@ -211,12 +212,12 @@ def parse_direction(text: str, name: str) -> str:
 
 
 def parse_timezone(text: str, name: str) -> str:
+    """A time zone option: the shared parser, with the option's name in the hint."""
     try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+        return values.parse_timezone(text)
+    except ValueError:
         raise UsageError(f"{text!r} is not an IANA time zone; use e.g. {name}=Europe/Berlin."
                          ) from None
-    return text
 
 
 def parse_month(text: str, name: str) -> int:

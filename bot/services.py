@@ -25,7 +25,6 @@ from bot.models import (
     Origin,
     Signoff,
     SignoffRole,
-    utcnow,
 )
 from bot.samples import MAX_SEGMENT_LENGTH, Reading, store_readings
 
@@ -75,8 +74,10 @@ def _snapshot(row: Initiative | Metric, fields: tuple[str, ...]) -> dict[str, An
 
 
 def record_audit(session: Session, actor: Actor, action: str, *, initiative: Initiative | None,
-           metric: Metric | None = None, before: dict[str, Any] | None = None,
-           after: dict[str, Any] | None = None) -> None:
+                 at: datetime, metric: Metric | None = None,
+                 before: dict[str, Any] | None = None,
+                 after: dict[str, Any] | None = None) -> None:
+    """Append one audit row; ``at`` is the moment of the act, from the caller's clock."""
     session.add(AuditEvent(
         workspace=actor.workspace,
         initiative_id=initiative.id if initiative else None,
@@ -85,7 +86,7 @@ def record_audit(session: Session, actor: Actor, action: str, *, initiative: Ini
         action=action,
         before=before,
         after=after,
-        at=utcnow(),
+        at=at,
     ))
 
 
@@ -100,7 +101,7 @@ def _apply_changes(row: Initiative | Metric, fields: dict[str, Any]
 
 
 def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
-                      reason: str) -> bool:
+                      reason: str, now: datetime) -> bool:
     """An agreed initiative whose criteria change goes back to draft at a new revision."""
     if initiative.status != InitiativeStatus.AGREED:
         return False
@@ -108,7 +109,7 @@ def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
     initiative.status = InitiativeStatus.DRAFT.value
     initiative.revision += 1
     initiative.agreed_at = None
-    record_audit(session, actor, "reopened", initiative=initiative, before=before,
+    record_audit(session, actor, "reopened", initiative=initiative, at=now, before=before,
            after={"status": initiative.status, "revision": initiative.revision,
                   "reason": reason})
     return True
@@ -154,8 +155,8 @@ def list_initiatives(session: Session, workspace: str, *,
     return list(session.scalars(query.order_by(Initiative.key)).all())
 
 
-def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str, Any]
-                      ) -> tuple[Initiative, bool]:
+def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str, Any], *,
+                      now: datetime) -> tuple[Initiative, bool]:
     """Create the initiative ``key`` or update its fields. Returns (initiative, created)."""
     validate_key(key, "an initiative")
     unknown = set(fields) - set(INITIATIVE_CRITERIA) - set(INITIATIVE_SETTINGS)
@@ -171,7 +172,7 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
             setattr(initiative, name, value)
         session.add(initiative)
         session.flush()
-        record_audit(session, actor, "defined", initiative=initiative,
+        record_audit(session, actor, "defined", initiative=initiative, at=now,
                      after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
         return initiative, True
     if existing.status == InitiativeStatus.ARCHIVED:
@@ -179,14 +180,16 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
     changed, before, after = _apply_changes(existing, fields)
     if not changed:
         return existing, False
-    record_audit(session, actor, "changed", initiative=existing, before=before, after=after)
+    record_audit(session, actor, "changed", initiative=existing, at=now, before=before,
+                 after=after)
     if set(changed) & set(INITIATIVE_CRITERIA):
-        _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}")
+        _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}",
+                          now)
     return existing, False
 
 
 def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
-                  fields: dict[str, Any]) -> tuple[Metric, bool]:
+                  fields: dict[str, Any], *, now: datetime) -> tuple[Metric, bool]:
     """Add the metric ``key`` to an initiative, or update it. Returns (metric, created)."""
     validate_key(key, "a metric")
     unknown = set(fields) - set(METRIC_FIELDS)
@@ -210,17 +213,18 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
             setattr(metric, name, value)
         session.add(metric)
         session.flush()
-        record_audit(session, actor, "metric added", initiative=initiative, metric=metric,
+        record_audit(session, actor, "metric added", initiative=initiative, at=now, metric=metric,
                      after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
-        _reopen_if_agreed(session, actor, initiative, f"added metric {key}")
+        _reopen_if_agreed(session, actor, initiative, f"added metric {key}", now)
         return metric, True
     changed, before, after = _apply_changes(metric, fields)
     if not changed:
         return metric, False
-    record_audit(session, actor, "metric changed", initiative=initiative, metric=metric,
+    record_audit(session, actor, "metric changed", initiative=initiative, at=now,
+                 metric=metric,
                  before={"key": key, **before}, after={"key": key, **after})
     _reopen_if_agreed(session, actor, initiative,
-                      f"changed {key}: {', '.join(sorted(changed))}")
+                      f"changed {key}: {', '.join(sorted(changed))}", now)
     return metric, False
 
 
@@ -251,7 +255,8 @@ def missing_signoffs(initiative: Initiative) -> list[SignoffRole]:
 
 
 def agree(session: Session, actor: Actor, initiative_key: str,
-          role: SignoffRole | None = None) -> tuple[Initiative, list[SignoffRole]]:
+          role: SignoffRole | None = None, *, now: datetime
+          ) -> tuple[Initiative, list[SignoffRole]]:
     """Sign the current revision as owner. Returns the initiative and the roles still missing."""
     initiative = find_initiative(session, actor.workspace, initiative_key)
     if initiative.status in (InitiativeStatus.ARCHIVED, InitiativeStatus.CLOSED):
@@ -281,26 +286,28 @@ def agree(session: Session, actor: Actor, initiative_key: str,
         if signing_role.value in already:
             continue
         initiative.signoffs.append(Signoff(revision=initiative.revision, role=signing_role.value,
-                                           user=actor.user, at=utcnow()))
-        record_audit(session, actor, "signed", initiative=initiative,
+                                           user=actor.user, at=now))
+        record_audit(session, actor, "signed", initiative=initiative, at=now,
                after={"role": signing_role.value, "revision": initiative.revision})
     session.flush()
     missing = missing_signoffs(initiative)
     if not missing and initiative.status != InitiativeStatus.AGREED:
         initiative.status = InitiativeStatus.AGREED.value
-        initiative.agreed_at = utcnow()
-        record_audit(session, actor, "agreed", initiative=initiative, before={"status": "draft"},
+        initiative.agreed_at = now
+        record_audit(session, actor, "agreed", initiative=initiative, at=now,
+                     before={"status": "draft"},
                after={"status": "agreed", "revision": initiative.revision})
     return initiative, missing
 
 
-def archive(session: Session, actor: Actor, initiative_key: str) -> Initiative:
+def archive(session: Session, actor: Actor, initiative_key: str, *, now: datetime
+            ) -> Initiative:
     initiative = find_initiative(session, actor.workspace, initiative_key)
     if initiative.status == InitiativeStatus.ARCHIVED:
         return initiative
     before = {"status": initiative.status}
     initiative.status = InitiativeStatus.ARCHIVED.value
-    record_audit(session, actor, "archived", initiative=initiative, before=before,
+    record_audit(session, actor, "archived", initiative=initiative, at=now, before=before,
            after={"status": initiative.status})
     return initiative
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
+from bot.values import parse_timezone
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,6 @@ def _parse_int(text: str) -> int:
     if value < 0:
         raise ValueError("must not be negative")
     return value
-
-
-def _parse_timezone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {text!r} (e.g. Europe/Berlin)") from exc
-    return text
 
 
 def _parse_bool(text: str) -> bool:
@@ -107,7 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SLACK_API_URL", "https://slack.com/api/",
             "Base URL of the Slack Web API (tests point it at a local fake)."),
     Setting("OUTCOME_TIMEZONE", "UTC",
-            "Default IANA time zone for new initiatives and review periods.", _parse_timezone),
+            "Default IANA time zone for new initiatives and review periods.", parse_timezone),
     Setting("OUTCOME_WORKSPACE", "local",
             "Workspace the CLI acts in (a Slack team id, or 'local' for the embedded default)."),
     Setting("OUTCOME_USER", "",

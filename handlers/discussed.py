@@ -28,7 +28,7 @@ def mark_discussed(runtime: Runtime, actor: Actor, key: str, period: str, channe
     """Audit event ``discussed``: who confirmed the review of which period, where."""
     with transaction(runtime.sessions) as session:
         initiative = find_initiative(session, actor.workspace, key)
-        record_audit(session, actor, "discussed", initiative=initiative,
+        record_audit(session, actor, "discussed", initiative=initiative, at=runtime.now(),
                      after={"period": period, "channel": channel, "ts": ts})
 
 

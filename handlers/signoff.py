@@ -179,7 +179,7 @@ def after_change(client: WebClient, runtime: Runtime, actor: Actor, key: str,
             return
         response = poster.call("chat_postMessage", channel, channel=channel, text=fallback,
                                 blocks=blocks)
-        record_audit(session, actor, POSTED, initiative=initiative,
+        record_audit(session, actor, POSTED, initiative=initiative, at=runtime.now(),
                      after={"revision": initiative.revision, "channel": str(response["channel"]),
                             "ts": str(response["ts"])})
 

@@ -98,7 +98,7 @@ def backfill_main(args: list[str], settings) -> int:
             value = puller.value_at(job, since)
             with db.transaction(sessions) as session:
                 define_metric(session, actor, initiative_key, metric_key,
-                              {"baseline_value": value, "baseline_at": since})
+                              {"baseline_value": value, "baseline_at": since}, now=now)
             print(f"Baseline of {job.name} set to {value:g} as of {since:%Y-%m-%d %H:%M} UTC.")
     finally:
         resources.close()

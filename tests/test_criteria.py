@@ -148,8 +148,8 @@ def test_applying_the_same_file_twice_changes_and_audits_nothing(sessions):
 def test_changing_agreed_criteria_reopens_them_and_is_audited(sessions):
     apply(sessions, FILE)
     with transaction(sessions) as session:
-        agree(session, ANA, "fleet")
-        agree(session, BEN, "fleet")
+        agree(session, ANA, "fleet", now=NOW)
+        agree(session, BEN, "fleet", now=NOW)
 
     result = apply(sessions, FILE.replace("target: 12.0", "target: 10.0"),
                    actor=Actor("T1", "ci"))
@@ -171,8 +171,8 @@ def test_changing_agreed_criteria_reopens_them_and_is_audited(sessions):
 def test_a_dry_run_shows_the_same_plan_and_writes_nothing(sessions):
     apply(sessions, FILE)
     with transaction(sessions) as session:
-        agree(session, ANA, "fleet")
-        agree(session, BEN, "fleet")
+        agree(session, ANA, "fleet", now=NOW)
+        agree(session, BEN, "fleet", now=NOW)
     events = audit_count(sessions)
     changed = (FILE.replace("target: 12.0", "target: 10.0")
                .replace("why: Fewer site visits", "why: Far fewer site visits")
@@ -208,8 +208,8 @@ def test_a_new_file_shows_every_field_it_creates(sessions):
 def test_changing_only_the_cadence_keeps_the_agreement(sessions):
     apply(sessions, FILE)
     with transaction(sessions) as session:
-        agree(session, ANA, "fleet")
-        agree(session, BEN, "fleet")
+        agree(session, ANA, "fleet", now=NOW)
+        agree(session, BEN, "fleet", now=NOW)
 
     result = apply(sessions, FILE.replace("sprint_days: 14", "sprint_days: 7"))
 
@@ -352,7 +352,7 @@ def test_yaml_syntax_errors_and_empty_files_name_the_line():
 def test_an_archived_initiative_in_the_file_stops_the_whole_apply(sessions):
     apply(sessions, FILE)
     with transaction(sessions) as session:
-        archive(session, EVE, "fleet")
+        archive(session, EVE, "fleet", now=NOW)
     text = ("initiatives:\n- key: aaa\n  name: First\n"
             "- key: fleet\n  name: Fleet renamed\n")
 

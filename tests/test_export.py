@@ -68,12 +68,12 @@ def leaky(sessions):
             "name": "Fleet | update", "why": "Fewer visits.\nFewer truck rolls.",
             "who": "Operators\nTechnicians", "product_owner": "ana",
             "sprint_anchor": date(2026, 11, 16),
-        })
+        }, now=NOW)
         define_metric(session, EVE, "fleet", "deploy", {
             "name": "Deploy time", "unit": "min", "direction": "down", "baseline_value": 40.0,
             "target_value": 12.0, "target_date": date(2027, 3, 31), "guard_rail": 60.0,
             "source_kind": "manual", "source_config": SECRET_CONFIG,
-        })
+        }, now=NOW)
     return sessions
 
 
@@ -108,7 +108,7 @@ def test_arc42_for_the_demo_has_sections_1_and_10_for_each_initiative(demo):
         "# Device fleet on the latest firmware", *per_initiative,
         "# Self-serve onboarding adoption", *per_initiative,
     ]
-    assert "`fleet-update`, agreed at revision 1 on 2026-11-29 by ana (product) and ben " \
+    assert "`fleet-update`, agreed at revision 1 on 2026-08-01 by ana (product) and ben " \
            "(engineering)" in markdown
     assert "draft at revision 1, not agreed yet (waiting for the engineering owner)" in markdown
 

@@ -23,14 +23,15 @@ def initiative(session, key: str, metrics: dict[str, tuple[dict, list[tuple[int,
     define_initiative(session, EVE, key, {
         "name": key.title(), "product_owner": "ana", "engineering_owner": "ben",
         "sprint_anchor": date(2026, 11, 16),
-    })
+    }, now=NOW)
     for metric_key, (fields, samples) in metrics.items():
-        define_metric(session, EVE, key, metric_key, {"name": metric_key.title(), **fields})
+        define_metric(session, EVE, key, metric_key, {"name": metric_key.title(), **fields},
+                      now=NOW)
         for days_ago, value in samples:
             record_value(session, EVE, key, metric_key, value, NOW - timedelta(days=days_ago))
     if agreed:
-        agree(session, ANA, key)
-        agree(session, BEN, key)
+        agree(session, ANA, key, now=NOW)
+        agree(session, BEN, key, now=NOW)
 
 
 DEPLOY = {"unit": "min", "direction": "down", "baseline_value": 40.0, "target_value": 12.0,

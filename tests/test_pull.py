@@ -49,12 +49,12 @@ def add_metrics(engine: Engine, configs: dict[str, tuple[str, dict]]) -> dict[st
     """An initiative `fleet` with one metric per (kind, config); returns key -> id."""
     with transaction(session_factory(engine)) as session:
         define_initiative(session, ACTOR, "fleet", {"name": "Fleet",
-                                                    "sprint_anchor": date(2026, 11, 16)})
+                                                    "sprint_anchor": date(2026, 11, 16)}, now=NOW)
         ids = {}
         for key, (kind, config) in configs.items():
             metric, _ = define_metric(session, ACTOR, "fleet", key, {
                 "name": key.title(), "target_value": 10.0, "source_kind": kind,
-                "source_config": config})
+                "source_config": config}, now=NOW)
             ids[key] = metric.id
     return ids
 

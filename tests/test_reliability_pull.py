@@ -29,6 +29,8 @@ from bot.db import session_factory, transaction
 from bot.models import Metric, MetricSegment, PullAttempt, Sample
 from bot.services import Actor, define_initiative, define_metric
 
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = 48
 LATENCY = 0.15  # seconds per answer: with 4 workers a full pull takes about 2 s
@@ -100,12 +102,12 @@ def add_metrics(engine: Engine, port: int) -> dict[int, float]:
     expected = {}
     with transaction(session_factory(engine)) as session:
         define_initiative(session, actor, "fleet", {"name": "Fleet",
-                                                    "sprint_anchor": date(2026, 11, 16)})
+                                                    "sprint_anchor": date(2026, 11, 16)}, now=NOW)
         for n in range(METRICS):
             metric, _ = define_metric(session, actor, "fleet", f"m{n:02d}", {
                 "name": f"M{n}", "target_value": 1.0, "source_kind": "http",
                 "source_config": {"url": f"http://127.0.0.1:{port}/m/{n}", "value": "value",
-                                  "every": "1h"}})
+                                  "every": "1h"}}, now=NOW)
             expected[metric.id] = n * 10.0
     return expected
 

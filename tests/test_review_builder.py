@@ -30,10 +30,10 @@ def _seed(engine: Engine) -> None:
         for key, (zone, anchor, days, slope) in CADENCES.items():
             define_initiative(session, ACTOR, key, {
                 "name": key.title(), "timezone": zone, "sprint_anchor": anchor,
-                "sprint_days": days})
+                "sprint_days": days}, now=NOW)
             for n in range(3):
                 metric, _ = define_metric(session, ACTOR, key, f"m{n}", {
-                    "name": f"M{n}", "baseline_value": 100.0, "target_value": 500.0})
+                    "name": f"M{n}", "baseline_value": 100.0, "target_value": 500.0}, now=NOW)
                 store_readings(session, metric.id, [
                     Reading(start + timedelta(hours=h), 100 + n + slope * h)
                     for h in range(30 * 24 + 1)], origin="backfill", recorded_by="test")

@@ -23,6 +23,7 @@ from bot.services import (
     record_value,
 )
 
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve")
 
 
@@ -35,23 +36,23 @@ def define_fleet(session, *, agreed: bool = False):
     define_initiative(session, EVE, "fleet", {
         "name": "Fleet update", "why": "Fewer visits", "product_owner": "ana",
         "engineering_owner": "ben", "sprint_anchor": date(2026, 11, 16),
-    })
+    }, now=NOW)
     define_metric(session, EVE, "fleet", "deploy", {
         "name": "Deploy time", "unit": "min", "direction": "down", "baseline_value": 40.0,
         "target_value": 12.0, "target_date": date(2027, 3, 31),
-    })
+    }, now=NOW)
     if agreed:
-        agree(session, ANA, "fleet")
-        agree(session, BEN, "fleet")
+        agree(session, ANA, "fleet", now=NOW)
+        agree(session, BEN, "fleet", now=NOW)
 
 
 def test_both_owners_must_sign_before_criteria_are_agreed(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
-        initiative, missing = agree(session, ANA, "fleet")
+        initiative, missing = agree(session, ANA, "fleet", now=NOW)
         assert initiative.status == "draft"
         assert [role.value for role in missing] == ["engineering"]
-        initiative, missing = agree(session, BEN, "fleet")
+        initiative, missing = agree(session, BEN, "fleet", now=NOW)
         assert initiative.status == "agreed" and missing == []
         assert initiative.agreed_at is not None
 
@@ -60,14 +61,14 @@ def test_someone_who_is_not_an_owner_cannot_sign(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
         with pytest.raises(Conflict, match="Only the owners"):
-            agree(session, EVE, "fleet")
+            agree(session, EVE, "fleet", now=NOW)
 
 
 def test_changing_an_agreed_target_reopens_the_initiative_and_is_audited(sessions):
     with transaction(sessions) as session:
         define_fleet(session, agreed=True)
     with transaction(sessions) as session:
-        define_metric(session, EVE, "fleet", "deploy", {"target_value": 10.0})
+        define_metric(session, EVE, "fleet", "deploy", {"target_value": 10.0}, now=NOW)
     with transaction(sessions) as session:
         initiative = find_initiative(session, "T1", "fleet")
         assert initiative.status == "draft"
@@ -79,14 +80,14 @@ def test_changing_an_agreed_target_reopens_the_initiative_and_is_audited(session
         reopened = next(e for e in events if e.action == "reopened")
         assert reopened.before == {"status": "agreed", "revision": 1}
         # The old signatures belong to revision 1: both owners must agree again.
-        _, missing = agree(session, ANA, "fleet")
+        _, missing = agree(session, ANA, "fleet", now=NOW)
         assert [role.value for role in missing] == ["engineering"]
 
 
 def test_changing_the_channel_of_an_agreed_initiative_keeps_the_agreement(sessions):
     with transaction(sessions) as session:
         define_fleet(session, agreed=True)
-        initiative, _ = define_initiative(session, EVE, "fleet", {"channel": "C42"})
+        initiative, _ = define_initiative(session, EVE, "fleet", {"channel": "C42"}, now=NOW)
         assert initiative.status == "agreed"
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "changed")) == 1
@@ -96,7 +97,7 @@ def test_a_definition_without_changes_writes_no_audit_event(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
         before = session.scalar(select(func.count()).select_from(AuditEvent))
-        define_initiative(session, EVE, "fleet", {"why": "Fewer visits"})
+        define_initiative(session, EVE, "fleet", {"why": "Fewer visits"}, now=NOW)
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
 
 
@@ -126,18 +127,18 @@ def test_workspaces_do_not_see_each_others_initiatives(sessions):
 def test_archived_initiatives_refuse_changes_and_sign_offs(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
-        archive(session, EVE, "fleet")
+        archive(session, EVE, "fleet", now=NOW)
         with pytest.raises(Conflict, match="archived"):
-            define_initiative(session, EVE, "fleet", {"why": "other"})
+            define_initiative(session, EVE, "fleet", {"why": "other"}, now=NOW)
         with pytest.raises(Conflict, match="archived"):
-            agree(session, ANA, "fleet")
+            agree(session, ANA, "fleet", now=NOW)
 
 
 def test_a_new_metric_needs_a_target(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
         with pytest.raises(UsageError, match="needs target"):
-            define_metric(session, EVE, "fleet", "tickets", {"name": "Tickets"})
+            define_metric(session, EVE, "fleet", "tickets", {"name": "Tickets"}, now=NOW)
 
 
 def test_a_failed_command_rolls_back_everything_it_wrote(sessions):
@@ -158,7 +159,7 @@ def test_an_initiative_read_for_update_holds_other_writers_until_commit(sessions
 
     def rename() -> None:
         with transaction(sessions) as session:
-            define_initiative(session, EVE, "fleet", {"name": "Fleet rollout"})
+            define_initiative(session, EVE, "fleet", {"name": "Fleet rollout"}, now=NOW)
         renamed.set()
 
     with transaction(sessions) as session:

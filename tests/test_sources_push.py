@@ -24,12 +24,12 @@ def sessions(engine):
     actor = Actor("T1", "eve")
     with transaction(sessions) as session:
         define_initiative(session, actor, "fleet", {"name": "Fleet",
-                                                    "sprint_anchor": date(2026, 11, 16)})
+                                                    "sprint_anchor": date(2026, 11, 16)}, now=NOW)
         define_metric(session, actor, "fleet", "deploy", {
-            "name": "Deploy", "target_value": 12.0, "source_kind": "push"})
+            "name": "Deploy", "target_value": 12.0, "source_kind": "push"}, now=NOW)
         define_metric(session, actor, "fleet", "prom", {
             "name": "Prom", "target_value": 1.0, "source_kind": "prometheus",
-            "source_config": {"url": "http://p", "query": "up"}})
+            "source_config": {"url": "http://p", "query": "up"}}, now=NOW)
     return sessions
 
 

@@ -1,0 +1,25 @@
+"""Parsers for the values people type, shared by the grammar, settings, criteria files and modals.
+
+Each parser takes the text and returns the value, or raises :class:`ValueError` whose message
+says what was wrong and what a good value looks like. Callers add where the value came from
+(an option name, an environment variable, a line of a file).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def parse_timezone(text: str) -> str:
+    """An IANA time zone name such as ``Europe/Berlin``, checked against the time zone data.
+
+    Names of areas (``Europe``) are folders in the time zone data, not zones; depending on
+    where the data lives (the system's files or the ``tzdata`` package) looking one up raises
+    ``ZoneInfoNotFoundError``, ``IsADirectoryError`` or ``PermissionError``: all are refused.
+    """
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{text!r} is not an IANA time zone; use e.g. Europe/Berlin"
+                         ) from None
+    return text
