@@ -15,7 +15,7 @@ p50/p95/p99/max per kind and overall. Goal: p99 under 300 ms on 2 cores (Slack's
 
 The bot's process runs everything a replica runs: the ack, the work after it (database,
 respond), the review worker and the chart pool. ``--chart-workers`` sets
-OUTCOME_CHART_WORKERS (default: the setting's default, one process per core; 0 draws in the
+the chart processes as OUTCOME_CHART_WORKERS would (default: one per core; 0 draws in the
 bot's own process, competing with the acks for its GIL). ``--in-process`` runs the bot in
 this process, with the fake Slack competing for one GIL.
 
@@ -58,9 +58,9 @@ from slack_helpers import (  # noqa: E402
 )
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.db import make_engine, session_factory  # noqa: E402
-from bot.demo import seed_demo  # noqa: E402
-from bot.models import Sample  # noqa: E402
+from bot.app.demo import seed_demo  # noqa: E402
+from bot.storage.db import make_engine, session_factory  # noqa: E402
+from bot.storage.models import Sample  # noqa: E402
 
 GOAL_MS = 300.0
 RECORD_METRIC = "fleet-update.tickets"  # a manual metric of the demo workspace
@@ -96,13 +96,17 @@ def serve_bot(database_url: str, api_url: str, ready: multiprocessing.Queue,
               chart_workers: int | None) -> None:
     """The bot as `outcome serve` runs it, on a free loopback port; reports its URL and,
     every few milliseconds, how many charts it is drawing."""
-    if chart_workers is not None:
-        os.environ["OUTCOME_CHART_WORKERS"] = str(chart_workers)
-    from bot.server import make_server, start_in_thread
-    from bot.slack_app import Runtime, SlackConfig, build_app
+    from bot.core.clock import system_clock
+    from bot.render import pool
+    from bot.slack.config import SlackConfig
+    from bot.slack.runtime import Runtime
+    from bot.web.server import make_server, start_in_thread
+    from handlers.app import build_app
 
+    if chart_workers is not None:
+        pool.set_workers(chart_workers)
     engine = make_engine(database_url)
-    runtime = Runtime(session_factory(engine))
+    runtime = Runtime(session_factory(engine), system_clock)
     config = SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, api_url=api_url)
     app = build_app(config, runtime, engine)
     server = make_server(app, "127.0.0.1", 0)

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fake_slack import TEAM, FakeSlack
 from slack_helpers import migrated_engine, start_bot, stop_bot, token_config
 
-from bot.db import session_factory
-from bot.demo import seed_demo
+from bot.app.demo import seed_demo
 from bot.render.pool import charts_in_progress
+from bot.storage.db import session_factory
 
 
 def percentile(values: list[float], share: float) -> float:

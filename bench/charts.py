@@ -21,11 +21,11 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.db import make_engine, session_factory, transaction, upgrade
-from bot.demo import seed_demo
-from bot.periods import PeriodSpec
+from bot.app.demo import seed_demo
+from bot.app.review_builder import build_review
+from bot.core.periods import PeriodSpec
 from bot.render.charts import initiative_chart, initiative_figure
-from bot.review_builder import build_review
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
 
 NOW = datetime(2026, 11, 29, 9, tzinfo=UTC)
 

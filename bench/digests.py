@@ -30,15 +30,15 @@ from digest_setup import (  # noqa: E402
 )
 from fake_slack import FakeSlack  # noqa: E402
 
-from bot.db import make_engine, session_factory, upgrade  # noqa: E402
-from bot.digests import DigestRunner  # noqa: E402
+from bot.app.digests import DigestRunner  # noqa: E402
+from bot.app.review_builder import build_review  # noqa: E402
 from bot.render.charts import initiative_chart  # noqa: E402
-from bot.review_builder import build_review  # noqa: E402
+from bot.storage.db import make_engine, session_factory, upgrade  # noqa: E402
 
 
 def chart_seconds(sessions) -> float:
     """Median time to render one digest's chart here."""
-    from bot.periods import PeriodSpec
+    from bot.core.periods import PeriodSpec
 
     with sessions() as session:
         review = build_review(session, "T1", PeriodSpec("this_sprint"), FIRE)

@@ -21,17 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import grammar as g
-from bot.commands import Context, execute
-from bot.db import make_engine, session_factory, transaction, upgrade
-from bot.periods import PeriodSpec
-from bot.samples import Reading, store_readings
-from bot.services import (
-    Actor,
-    define_initiative,
-    define_metric,
-    get_initiative,
-)
+from bot.app.commands import execute
+from bot.app.context import Actor, Context
+from bot.app.services import define_initiative, define_metric, get_initiative
+from bot.core.periods import PeriodSpec
+from bot.core.points import Reading
+from bot.grammar import commands as g
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
+from bot.storage.samples import store_readings
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 INITIATIVES, METRICS_EACH, DAYS = 50, 20, 90
@@ -59,7 +56,7 @@ def load(sessions, actor: Actor) -> int:
                 readings = [Reading(at, 100 + slope * n + (n * 7919 % 13) * 0.1)
                             for n, at in enumerate(hours)]
                 rows += store_readings(session, metric.id, readings, origin="backfill",
-                                       recorded_by="bench", batch_size=5000)
+                                       recorded_by="bench")
     return rows
 
 

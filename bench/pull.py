@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
-from bot.db import make_engine, session_factory, transaction, upgrade
-from bot.models import Initiative, Metric, PullAttempt, Sample
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
+from bot.storage.models import Initiative, Metric, PullAttempt, Sample
 from metrics.pulling import Puller, PullJob, PullPolicy, default_resources, pulled_metrics
 
 METRICS, PER_INITIATIVE, LATENCY = 1000, 20, 0.05

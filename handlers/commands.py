@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot import grammar as g
-from bot.errors import UsageError
-from bot.services import Actor
-from bot.slack_posting import SlackDeliveryError, SlackPoster
+from bot.app.context import Actor
+from bot.core.errors import UsageError
+from bot.grammar import commands as g
+from bot.slack.posting import SlackDeliveryError, SlackPoster
 from handlers import modals, signoff
 from handlers.common import GENERIC_ERROR, safe_execute, usage_text
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
 
-    from bot.slack_app import Runtime
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import commands
-from bot import grammar as g
-from bot.commands import Context, Reply
-from bot.errors import OutcomeError, UsageError
+from bot.app import commands
+from bot.app.context import Context, Reply
+from bot.core.errors import OutcomeError, UsageError
+from bot.grammar import commands as g
 
 log = logging.getLogger(__name__)
 

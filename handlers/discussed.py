@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.db import transaction
-from bot.errors import OutcomeError
-from bot.services import Actor, find_initiative, record_audit
-from bot.slack_posting import DISCUSSED_ACTION
+from bot.app.context import Actor
+from bot.app.services import find_initiative, record_audit
+from bot.core.errors import OutcomeError
+from bot.slack.posting import DISCUSSED_ACTION
+from bot.storage.db import transaction
 from handlers.common import GENERIC_ERROR, team_of, user_of
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
 
-    from bot.slack_app import Runtime
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

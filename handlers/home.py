@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.models import Initiative
-from bot.periods import THIS_SPRINT
+from bot.app.review_builder import build_review
+from bot.app.services import list_initiatives
+from bot.core.periods import THIS_SPRINT
 from bot.render.common import STATUS_EMOJI, with_unit
-from bot.review_builder import build_review
-from bot.services import list_initiatives
+from bot.storage.models import Initiative
 from handlers.common import plain
 from handlers.modals import ADD_METRIC_ACTION, OPEN_DEFINE_ACTION
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.slack_app import Runtime
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

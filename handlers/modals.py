@@ -15,17 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot import grammar as g
-from bot.errors import OutcomeError, UsageError
-from bot.services import Actor, list_initiatives, validate_key
-from bot.slack_posting import SlackDeliveryError
+from bot.app.context import Actor
+from bot.app.services import list_initiatives, validate_key
+from bot.core.errors import OutcomeError, UsageError
+from bot.grammar import commands as g
+from bot.slack.posting import SlackDeliveryError
 from handlers import signoff
 from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
+from metrics.kinds import check_config, source_kinds
+from metrics.secrets import refuse_literal_secrets
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
 
-    from bot.slack_app import Runtime
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,6 @@ DEFINE_VIEW = "outcome_define"
 METRIC_VIEW = "outcome_metric"
 ADD_METRIC_ACTION = "outcome_add_metric"
 OPEN_DEFINE_ACTION = "outcome_open_define"
-SOURCE_KINDS = ("manual", "demo", "prometheus", "sql", "http", "csv")
 MAX_ERROR = 300
 
 
@@ -95,8 +97,8 @@ def define_view(runtime: Runtime, channel: str) -> dict[str, Any]:
             _input("po", "Product owner", {"type": "users_select"}, optional=True),
             _input("eng", "Engineering owner", {"type": "users_select"}, optional=True),
             _text_input("sprint", "Sprint length", optional=True,
-                        initial=f"{runtime.default_sprint_days}d", hint="e.g. 14d"),
-            _text_input("tz", "Time zone", optional=True, initial=runtime.default_timezone,
+                        initial=f"{runtime.defaults.sprint_days}d", hint="e.g. 14d"),
+            _text_input("tz", "Time zone", optional=True, initial=runtime.defaults.timezone,
                         hint="IANA name, e.g. Europe/Berlin"),
         ],
     }
@@ -112,7 +114,7 @@ def metric_view(initiative: str, choices: list[tuple[str, str]],
         _text_input("name", "Name", placeholder="Deployment time"),
         _text_input("question", "Question it answers", optional=True, multiline=True,
                     placeholder="Do deployments get faster?"),
-        _select("source", "Source", [(k, k) for k in SOURCE_KINDS], "manual"),
+        _select("source", "Source", [(k, k) for k in source_kinds()], "manual"),
         _text_input("config", "Source config (JSON)", optional=True, multiline=True,
                     placeholder='{"query": "avg(deploy_seconds)"}',
                     hint="Secrets as ${ENV_NAME} references, never literal."),
@@ -280,8 +282,6 @@ def _source_config(form: _Form, kind: str) -> dict[str, Any]:
         form.errors["config"] = 'Write a JSON object, e.g. {"query": "..."}.'
         return {}
     try:
-        from metrics.registry import check_config
-        from metrics.secrets import refuse_literal_secrets
 
         refuse_literal_secrets(config)
         check_config(kind, config)

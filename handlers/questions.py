@@ -7,17 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot import grammar as g
-from bot.errors import UsageError
-from bot.questions import parse_question, question_help
-from bot.slack_posting import SlackDeliveryError, SlackPoster, render_charts
+from bot.core.errors import UsageError
+from bot.grammar import commands as g
+from bot.grammar.questions import parse_question, question_help
+from bot.render.blocks import initiative_messages
+from bot.slack.posting import SlackDeliveryError, SlackPoster, render_charts
 from handlers.common import GENERIC_ERROR, plain, safe_execute
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.review import InitiativeReview, Review
-    from bot.slack_app import Runtime
+    from bot.core.review import InitiativeReview, Review
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
             return
         reply = safe_execute(command, runtime.context(team, user))
         if isinstance(command, g.ReviewCommand) and reply.review and not reply.error:
-            from bot.render.blocks import initiative_messages
 
             for payload in initiative_messages(reply.review.initiatives[0]):
                 poster.call("chat_postMessage", channel, channel=channel,

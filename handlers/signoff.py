@@ -18,18 +18,20 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import grammar as g
-from bot.db import transaction
-from bot.models import AuditEvent, Initiative, InitiativeStatus, SignoffRole
-from bot.review import format_number
-from bot.services import Actor, get_initiative, record_audit
-from bot.slack_posting import SlackDeliveryError, SlackPoster
+from bot.app.context import Actor
+from bot.app.services import get_initiative, record_audit
+from bot.core.kinds import InitiativeStatus, SignoffRole
+from bot.core.review import format_number
+from bot.grammar import commands as g
+from bot.slack.posting import SlackDeliveryError, SlackPoster
+from bot.storage.db import transaction
+from bot.storage.models import AuditEvent, Initiative
 from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
 
-    from bot.slack_app import Runtime
+    from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

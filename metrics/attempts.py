@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.models import PullAttempt
+from bot.storage.models import PullAttempt
 
 
 def latest_attempts(session: Session, metric_ids: Iterable[int]) -> dict[int, PullAttempt]:

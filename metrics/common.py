@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from bot.errors import SourceError
-from bot.samples import MAX_SEGMENT_LENGTH, Reading
+from bot.core.errors import SourceError
+from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 
 # 4xx answers that will not change on retry: bad request, auth, not found, gone, bad query.
 # 408 (timeout) and 429 (rate limited) are not among them: a later retry can succeed.

@@ -19,12 +19,12 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bot.errors import SourceError
-from bot.samples import Reading
+from bot.core.errors import SourceError
+from bot.core.points import Reading
 from metrics.common import (
     aggregate,
     http_call,
@@ -33,7 +33,10 @@ from metrics.common import (
     segment_name,
     to_number,
 )
-from metrics.registry import Resources, register, source_timeout
+from metrics.registry import register, source_timeout
+
+if TYPE_CHECKING:
+    from metrics.resources import Resources
 
 MAX_BYTES = 20 * 1024 * 1024
 

@@ -13,8 +13,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.errors import SourceError
-from bot.samples import Reading
+from bot.core.errors import SourceError
+from bot.core.points import Reading
 from metrics.registry import register
 
 CURVE_KEYS = ("start", "end")

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from bot.errors import SourceError
-from bot.samples import Reading
+from bot.core.errors import SourceError
+from bot.core.points import Reading
 from metrics.common import (
     http_call,
     json_body,
@@ -35,7 +35,10 @@ from metrics.common import (
     string_map,
     to_number,
 )
-from metrics.registry import Resources, register, source_timeout
+from metrics.registry import register, source_timeout
+
+if TYPE_CHECKING:
+    from metrics.resources import Resources
 
 METHODS = ("GET", "POST")
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.samples import Reading
+from bot.core.points import Reading
 from metrics.registry import register
 
 
 @register("manual")
 class ManualSource:
     kind = "manual"
+    pulled = False  # values are recorded or pushed, never pulled
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config

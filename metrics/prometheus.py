@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bot.errors import SourceError
-from bot.samples import Reading
+from bot.core.errors import SourceError
+from bot.core.points import Reading
 from metrics.common import (
     check_status,
     http_call,
@@ -35,7 +35,10 @@ from metrics.common import (
     string_map,
     to_number,
 )
-from metrics.registry import Resources, register, source_timeout
+from metrics.registry import register, source_timeout
+
+if TYPE_CHECKING:
+    from metrics.resources import Resources
 
 # Prometheus refuses range queries of more than 11,000 points per series.
 MAX_POINTS_PER_QUERY = 10_000

@@ -26,30 +26,24 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import dialect_insert, transaction
-from bot.errors import SourceError
-from bot.models import (
-    Initiative,
-    InitiativeStatus,
-    Metric,
-    MetricSegment,
-    Origin,
-    PullAttempt,
-    Sample,
-    utcnow,
-)
-from bot.samples import Reading, store_readings
+from bot.core.errors import SourceError
+from bot.core.kinds import InitiativeStatus, Origin
+from bot.core.points import Reading
+from bot.core.values import parse_duration
+from bot.storage.db import transaction
+from bot.storage.models import Initiative, Metric, PullAttempt
+from bot.storage.samples import store_readings, store_series
 from metrics.attempts import latest_attempts
-from metrics.registry import HistorySource, Resources, get_source
+from metrics.kinds import get_source, unpulled_kinds
+from metrics.registry import HistorySource
+from metrics.resources import Resources
 from metrics.secrets import Redactor
 
 log = logging.getLogger(__name__)
 
-NOT_PULLED = frozenset({"manual", "push"})
 DEFAULT_EVERY = timedelta(hours=1)
 MIN_EVERY = timedelta(minutes=1)
 TRANSIENT_RETRY_AFTER = timedelta(minutes=5)
@@ -128,11 +122,9 @@ def pull_every(config: dict[str, Any]) -> timedelta:
     raw = config.get("every")
     if raw in (None, ""):
         return DEFAULT_EVERY
-    from bot.grammar import parse_duration
-
     try:
-        every = parse_duration(str(raw), "every")
-    except Exception:
+        every = parse_duration(str(raw))
+    except ValueError:
         return DEFAULT_EVERY
     return max(every, MIN_EVERY)
 
@@ -249,7 +241,7 @@ class Puller:
                 Metric.id.in_([o.job.metric_id for o in outcomes]))))
             # A metric deleted while it was being pulled keeps nothing.
             kept = [o for o in outcomes if o.job.metric_id in existing]
-            stored = store_many(session, [(o.job.metric_id, o.readings) for o in kept],
+            stored = store_series(session, [(o.job.metric_id, o.readings) for o in kept],
                                 origin=Origin.PULL.value, recorded_by=trigger)
             written = [replace(o, stored=stored.get(o.job.metric_id, 0)) for o in kept]
             if written:
@@ -346,42 +338,13 @@ def _chunks(since: datetime, until: datetime, size: timedelta
     return chunks
 
 
-def store_many(session: Session, batches: Sequence[tuple[int, Sequence[Reading]]], *,
-               origin: str, recorded_by: str) -> dict[int, int]:
-    """Like :func:`bot.samples.store_readings` for many metrics at once: insert what is
-    new, skip any (metric, segment, time) already stored; returns new rows per metric."""
-    insert = dialect_insert(session)
-    now = utcnow()
-    rows = [{"metric_id": metric_id, "segment": r.segment, "observed_at": r.observed_at,
-             "value": float(r.value), "origin": origin, "recorded_by": recorded_by,
-             "recorded_at": now}
-            for metric_id, readings in batches for r in readings]
-    if not rows:
-        return {}
-    series = sorted({(row["metric_id"], row["segment"]) for row in rows})
-    session.execute(
-        insert(MetricSegment)
-        .values([{"metric_id": m, "segment": s} for m, s in series])
-        .on_conflict_do_nothing(index_elements=["metric_id", "segment"]))
-    table = Sample.__table__
-    statement = (insert(table)
-                 .on_conflict_do_nothing(index_elements=["metric_id", "segment", "observed_at"])
-                 .returning(table.c.metric_id))
-    stored: dict[int, int] = {}
-    for offset in range(0, len(rows), 2000):
-        result = session.connection().execute(statement, rows[offset:offset + 2000])
-        for (metric_id,) in result.all():
-            stored[metric_id] = stored.get(metric_id, 0) + 1
-    return stored
-
-
 # ---------------------------------------------------------------------------- queries
 
 def pulled_metrics(session: Session, workspace: str | None = None, *,
                    initiative: str | None = None, metric: str | None = None) -> list[Metric]:
     """Metrics with a pulled source, in active initiatives, optionally narrowed."""
     query = (select(Metric).join(Metric.initiative)
-             .where(Metric.source_kind.not_in(NOT_PULLED),
+             .where(Metric.source_kind.not_in(unpulled_kinds()),
                     Initiative.status != InitiativeStatus.ARCHIVED.value)
              .order_by(Initiative.key, Metric.key))
     if workspace is not None:
@@ -408,20 +371,3 @@ def due_jobs(session: Session, now: datetime) -> list[tuple[PullJob, datetime]]:
                 continue
         due.append((PullJob.of(metric), slot))
     return due
-
-
-def default_resources(*, timeout: float = 30.0, max_connections: int = 100) -> Resources:
-    """The process's shared clients; ``OUTCOME_FILES_DIR`` names the one folder local CSV
-    files may be read from."""
-    from pathlib import Path
-
-    from bot.settings import load_settings
-
-    files_dir = load_settings().outcome_files_dir or None
-    client = httpx.Client(
-        timeout=timeout,
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
-        headers={"User-Agent": "outcomes-bot"},
-    )
-    return Resources(http=client, files_dir=Path(files_dir) if files_dir else None)

@@ -10,27 +10,23 @@ retried push is reported as a duplicate and changes nothing, so senders should s
 (``outcome push`` always does). Without ``at`` the server's receive time, to the second,
 is used. Only metrics whose source is ``push`` or ``manual`` take pushed values.
 
-:func:`handle_push` is transport-neutral (status, JSON body): the HTTP server mounts it.
+Storing them is :mod:`bot.app.push`; this module is the source kind, the body's format and
+the client that sends it.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
-from bot.errors import Conflict, NotFound, OutcomeError, UsageError
-from bot.models import Origin
-from bot.samples import MAX_SEGMENT_LENGTH, Reading
+from bot.core.errors import OutcomeError, UsageError
+from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 from metrics.registry import register
 
 PUSH_PATH = "/api/v1/push"
@@ -43,6 +39,7 @@ class PushSource:
     """Values arrive by push; there is nothing to pull."""
 
     kind = "push"
+    pulled = False  # values are recorded or pushed, never pulled
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -107,59 +104,6 @@ def parse_push(payload: Any, now: datetime) -> list[PushedValue]:
     if len(items) > MAX_VALUES:
         raise UsageError(f"At most {MAX_VALUES} values per push.")
     return [_parse_item(item, index, now) for index, item in enumerate(items)]
-
-
-@dataclass(frozen=True)
-class PushResult:
-    stored: int
-    duplicates: int
-
-
-def store_pushed(session: Session, workspace: str, sender: str,
-                 values: list[PushedValue]) -> PushResult:
-    from bot.samples import store_readings
-    from bot.services import find_initiative, find_metric
-
-    stored = 0
-    for item in values:
-        metric = find_metric(find_initiative(session, workspace, item.initiative), item.metric)
-        if metric.source_kind not in PUSHABLE_KINDS:
-            raise Conflict(f"{item.initiative}.{item.metric} is pulled from "
-                           f"{metric.source_kind}; only push or manual metrics take pushed "
-                           "values.")
-        stored += store_readings(session, metric.id, [Reading(item.at, item.value,
-                                                              item.segment)],
-                                 origin=Origin.PUSH.value, recorded_by=sender)
-    return PushResult(stored, len(values) - stored)
-
-
-def handle_push(sessions: sessionmaker[Session], *, workspace: str, expected_token: str,
-                authorization: str | None, body: bytes, now: datetime | None = None,
-                ) -> tuple[int, dict[str, Any]]:
-    """Authenticate and store one push request; returns (HTTP status, JSON body)."""
-    if not expected_token:
-        return 503, {"ok": False, "error": "Pushing is not enabled on this server: set "
-                     "OUTCOME_PUSH_TOKEN."}
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                            expected_token.encode()):
-        return 401, {"ok": False, "error": "Send the push token as 'Authorization: Bearer "
-                     "<token>'."}
-    try:
-        payload = json.loads(body or b"null")
-    except ValueError:
-        return 400, {"ok": False, "error": "The body must be JSON."}
-    try:
-        values = parse_push(payload, now or datetime.now(UTC))
-        with transaction(sessions) as session:
-            result = store_pushed(session, workspace, "push", values)
-    except UsageError as exc:
-        return 400, {"ok": False, "error": exc.message}
-    except NotFound as exc:
-        return 404, {"ok": False, "error": exc.message}
-    except OutcomeError as exc:
-        return 409, {"ok": False, "error": exc.message}
-    return 200, {"ok": True, "stored": result.stored, "duplicates": result.duplicates}
 
 
 def send_push(client: httpx.Client, base_url: str, token: str, values: list[PushedValue], *,

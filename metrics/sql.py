@@ -25,16 +25,19 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from bot.errors import SourceError
-from bot.samples import Reading
+from bot.core.errors import SourceError
+from bot.core.points import Reading
 from metrics.common import parse_total, require, segment_name, segmented, to_number
-from metrics.registry import Resources, register, source_timeout
+from metrics.registry import register, source_timeout
+
+if TYPE_CHECKING:
+    from metrics.resources import Resources
 
 MAX_ROWS = 1000
 _LEXEMES = re.compile(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.models import Base
+from bot.storage.models import Base
 
 config = context.config
 
@@ -13,8 +13,8 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is not None:
         return engine
-    from bot.db import make_engine
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
+    from bot.storage.db import make_engine
 
     return make_engine(load_settings().database_url)
 

@@ -6,9 +6,15 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.periods import Period, local_midnight
-from bot.review import InitiativeReview, MetricDefinition, MetricReview, Review, evaluate_metric
-from bot.samples import Point
+from bot.core.periods import Period, local_midnight
+from bot.core.points import Point
+from bot.core.review import (
+    InitiativeReview,
+    MetricDefinition,
+    MetricReview,
+    Review,
+    evaluate_metric,
+)
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from digest_setup import slack_poster, slack_runner
 
-from bot.db import make_engine, session_factory
+from bot.storage.db import make_engine, session_factory
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import pytest
 from pg import PostgresCluster, PostgresUnavailable, find_bindir
 from sqlalchemy import Engine
 
-from bot.db import make_engine, upgrade
+from bot.storage.db import make_engine, upgrade
 
 
 def pytest_configure(config: pytest.Config) -> None:

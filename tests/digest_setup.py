@@ -16,10 +16,10 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import Context, run
-from bot.digests import DigestRunner
-from bot.services import Actor
-from bot.slack_posting import POST_INTERVAL, ChannelPacer, SlackPoster
+from bot.app.commands import run
+from bot.app.context import Actor, Context
+from bot.app.digests import DigestRunner
+from bot.slack.posting import POST_INTERVAL, ChannelPacer, SlackPoster
 
 # 7-day sprints from Mon 2026-11-16, retro Friday 15:00 Berlin, 24 h lead: Thu 14:00 UTC.
 FIRE = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from fake_slack import FakeSlack
 from slack_helpers import ENG, PO, Bot, migrated_engine, serving, token_config
 
-from bot.db import make_engine
+from bot.storage.db import make_engine
 
 
 @pytest.fixture

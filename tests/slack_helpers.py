@@ -23,9 +23,12 @@ from fake_slack import BOT_TOKEN, TEAM, FakeSlack
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
-from bot.db import make_engine, session_factory, upgrade
-from bot.server import SlackServer, make_server, start_in_thread
-from bot.slack_app import Runtime, SlackConfig, build_app
+from bot.core.clock import system_clock
+from bot.slack.config import SlackConfig
+from bot.slack.runtime import Runtime
+from bot.storage.db import make_engine, session_factory, upgrade
+from bot.web.server import SlackServer, make_server, start_in_thread
+from handlers.app import build_app
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PO, ENG, OTHER = "UPO", "UENG", "UOTHER"
@@ -157,9 +160,9 @@ class Bot:
 
 def start_bot(slack: FakeSlack, engine: Engine, config: SlackConfig,
               now: datetime | None = None) -> Bot:
-    runtime = Runtime(session_factory(engine))
-    if now is not None:
-        runtime.now = lambda: now
+    # Signed requests carry real timestamps, so the bot's clock is the wall clock unless a
+    # test pins it; seeded data is placed relative to it.
+    runtime = Runtime(session_factory(engine), system_clock if now is None else lambda: now)
     app = build_app(config, runtime, engine)
     server = make_server(app, "127.0.0.1", 0)
     start_in_thread(server, poll_interval=0.05)
@@ -202,10 +205,11 @@ def seed_checkout(bot: Bot, *, samples: bool = True, channel: str = CHANNEL,
     """An initiative with owners, a review channel and a metric that moved this sprint."""
     from datetime import timedelta
 
-    from bot import grammar as g
-    from bot.commands import execute
-    from bot.db import transaction
-    from bot.services import Actor, record_value
+    from bot.app.commands import execute
+    from bot.app.context import Actor
+    from bot.app.services import record_value
+    from bot.grammar import commands as g
+    from bot.storage.db import transaction
 
     ctx = bot.runtime.context(team or bot.team, PO)
     execute(g.Define("checkout", {"name": "Faster checkout", "channel": channel,

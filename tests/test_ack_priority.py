@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.ack_priority import AckPriority
+from bot.slack.ack_priority import AckPriority
 
 
 def _ack_in_thread(priority: AckPriority, release: threading.Event) -> threading.Thread:

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import grammar as g
-from bot.commands import Context, execute, run
-from bot.db import session_factory
-from bot.errors import UsageError
-from bot.periods import PeriodSpec
-from bot.questions import parse_question
-from bot.services import Actor
+from bot.app.commands import execute, run
+from bot.app.context import Actor, Context
+from bot.core.errors import UsageError
+from bot.core.periods import PeriodSpec
+from bot.grammar import commands as g
+from bot.grammar.questions import parse_question
+from bot.storage.db import session_factory
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -100,7 +100,7 @@ def test_an_unexpected_failure_is_a_polite_reply_not_a_traceback(fleet, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("bot.commands.build_review", explode)
+    monkeypatch.setattr("bot.app.commands.build_review", explode)
     reply = run("review", fleet)
     assert reply.error
     assert "Traceback" not in reply.text and "on fire" not in reply.text

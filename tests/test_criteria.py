@@ -9,12 +9,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
-from bot import cli, criteria
-from bot.criteria import CriteriaInvalid
-from bot.db import session_factory, transaction
-from bot.demo import seed_demo
-from bot.models import AuditEvent, DigestSchedule, Initiative
-from bot.services import Actor, agree, archive, find_initiative, list_initiatives
+from bot.app import criteria
+from bot.app.context import Actor, Defaults
+from bot.app.criteria import CriteriaInvalid
+from bot.app.demo import seed_demo
+from bot.app.services import agree, archive, find_initiative, list_initiatives
+from bot.cli import main as cli
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import AuditEvent, DigestSchedule, Initiative
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 EVE, ANA, BEN = Actor("T1", "eve"), Actor("T1", "ana"), Actor("T1", "ben")
@@ -258,7 +260,7 @@ def test_new_initiatives_get_the_default_cadence(sessions):
     result = criteria.apply(
         sessions, EVE,
         criteria.load("initiatives:\n- key: solo\n  name: Solo\n"),
-        now=NOW, defaults=criteria.Defaults("America/New_York", 7, 2))
+        now=NOW, defaults=Defaults("America/New_York", 7, 2))
 
     assert result.plans[0].created
     with transaction(sessions) as session:

@@ -15,8 +15,8 @@ from digest_setup import FIRE, digests_by_key, parts_by_key, seed_channels
 from fake_slack import FakeSlack
 from sqlalchemy import select
 
-from bot.db import make_engine, session_factory, upgrade
-from bot.models import RunClaim
+from bot.storage.db import make_engine, session_factory, upgrade
+from bot.storage.models import RunClaim
 
 CLOCK = str(Path(__file__).with_name("clock_process.py"))
 CHANNELS = 6

@@ -16,8 +16,8 @@ from digest_setup import (
 )
 from fake_slack import FakeSlack
 
-from bot.claims import claim_state
-from bot.db import make_engine, session_factory, upgrade
+from bot.storage.claims import claim_state
+from bot.storage.db import make_engine, session_factory, upgrade
 
 
 def migrated(url: str):

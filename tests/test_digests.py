@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.claims import claim_state
-from bot.commands import Context, run
-from bot.db import session_factory
-from bot.digests import GRACE, DigestRunner
-from bot.services import Actor
+from bot.app.commands import run
+from bot.app.context import Actor, Context
+from bot.app.digests import GRACE, DigestRunner
+from bot.storage.claims import claim_state
+from bot.storage.db import session_factory
 
 # The schedule below: 7-day sprints from Mon 2026-11-16, retro Friday 15:00 Berlin, 24 h lead.
 FIRE = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # Thu 15:00 CET

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from bot.db import session_factory
-from bot.event_deliveries import KEPT_FOR, first_delivery
-from bot.models import SlackEventDelivery
+from bot.storage.db import session_factory
+from bot.storage.event_deliveries import KEPT_FOR, first_delivery
+from bot.storage.models import SlackEventDelivery
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 

@@ -9,19 +9,20 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot import cli, criteria
-from bot.commands import Context, run
-from bot.db import make_engine, session_factory, transaction, upgrade
-from bot.demo import seed_demo
-from bot.export import arc42_markdown, export_initiatives, samples_csv
-from bot.services import (
-    Actor,
+from bot.app import criteria
+from bot.app.commands import run
+from bot.app.context import Actor, Context
+from bot.app.demo import seed_demo
+from bot.app.export import arc42_markdown, export_initiatives, samples_csv
+from bot.app.services import (
     define_initiative,
     define_metric,
     find_initiative,
     list_initiatives,
     record_value,
 )
+from bot.cli import main as cli
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
 
 NOW = datetime(2026, 11, 29, 9, tzinfo=UTC)
 EVE = Actor("T1", "eve")

@@ -8,10 +8,11 @@ from xml.dom import minidom
 
 import pytest
 
-from bot import cli
-from bot.db import make_engine, session_factory, transaction, upgrade
-from bot.fitness import Outcome, check, crosses_guard_rail, junit_xml, report_text
-from bot.services import Actor, agree, define_initiative, define_metric, record_value
+from bot.app.context import Actor
+from bot.app.fitness import Outcome, check, crosses_guard_rail, junit_xml, report_text
+from bot.app.services import agree, define_initiative, define_metric, record_value
+from bot.cli import main as cli
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 EVE, ANA, BEN = Actor("T1", "eve"), Actor("T1", "ana"), Actor("T1", "ben")

@@ -4,10 +4,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot import grammar as g
-from bot.errors import UsageError
-from bot.models import SignoffRole
-from bot.periods import PeriodSpec
+from bot.core.errors import UsageError
+from bot.core.kinds import SignoffRole
+from bot.core.periods import PeriodSpec
+from bot.grammar import commands as g
 
 
 def test_define_reads_key_quoted_name_and_impact_map_fields():

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
-from bot import db
-from bot.models import Base, Initiative
+from bot.storage import db
+from bot.storage.models import Base, Initiative
 
 
 def _script(engine: Engine) -> ScriptDirectory:

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import UsageError
-from bot.periods import Cadence, PeriodSpec, parse_date, parse_period, resolve
+from bot.core.errors import UsageError
+from bot.core.periods import Cadence, PeriodSpec, parse_date, parse_period, resolve
 
 BERLIN = Cadence(sprint_days=14, sprint_anchor=date(2026, 3, 16), timezone="Europe/Berlin")
 

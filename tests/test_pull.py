@@ -5,27 +5,25 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from importlib import metadata
 
 import httpx
 import pytest
 from fake_api import Answer, FakeApi
+from plugins import installed_plugin
 from prometheus_server import PrometheusServer, serve
 from sqlalchemy import Engine, func, select
 
-from bot import grammar as g
-from bot.commands import Context, execute, run
-from bot.db import session_factory, transaction
-from bot.errors import SourceError
-from bot.models import Metric, PullAttempt, Sample
-from bot.periods import THIS_SPRINT
-from bot.review import Status
-from bot.review_builder import build_review
-from bot.samples import Reading
-from bot.services import Actor, define_initiative, define_metric
-from metrics import registry
+from bot.app.commands import execute, run
+from bot.app.context import Actor, Context
+from bot.app.review_builder import build_review
+from bot.app.services import define_initiative, define_metric
+from bot.core.periods import THIS_SPRINT
+from bot.core.review import Status
+from bot.grammar import commands as g
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import Metric, PullAttempt, Sample
 from metrics.pulling import Puller, PullJob, PullPolicy, due_jobs, pulled_metrics
-from metrics.registry import Resources
+from metrics.resources import Resources
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 ACTOR = Actor("T1", "eve")
@@ -101,7 +99,7 @@ def test_a_pull_stores_values_and_records_every_attempt(engine, api, resources) 
 
 
 def test_a_transient_failure_is_given_up_after_the_retries(sqlite_url, api, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -115,7 +113,7 @@ def test_a_transient_failure_is_given_up_after_the_retries(sqlite_url, api, reso
 
 
 def test_one_hanging_source_delays_and_breaks_nothing_else(sqlite_url, api, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -137,7 +135,7 @@ def test_one_hanging_source_delays_and_breaks_nothing_else(sqlite_url, api, reso
 
 
 def test_pulling_the_same_moment_again_stores_nothing_twice(sqlite_url, api, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -152,41 +150,40 @@ def test_pulling_the_same_moment_again_stores_nothing_twice(sqlite_url, api, res
         assert session.scalar(select(func.count()).select_from(Sample)) == 1
 
 
-class LeakySource:
-    """A plugin source whose error message carries the resolved secret."""
+LEAKY = """
+from bot.core.errors import SourceError
+
+
+class Source:
+    \"\"\"A plugin source whose error message carries the resolved secret.\"\"\"
 
     kind = "leaky"
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config):
         self.token = config["token"]
 
-    def read(self, at: datetime) -> list[Reading]:
+    def read(self, at):
         raise SourceError(f"upstream said: bad token {self.token}", permanent=True)
+"""
 
 
-def test_plugins_from_the_entry_point_group_are_registered_and_secrets_redacted(
-        sqlite_url, resources, monkeypatch) -> None:
-    from bot.db import make_engine, upgrade
+def test_a_plugins_errors_have_its_secrets_redacted(sqlite_url, resources, tmp_path) -> None:
+    from bot.storage.db import make_engine, upgrade
 
-    entry = metadata.EntryPoint("leaky", "test_pull:LeakySource", registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry.metadata, "entry_points",
-                        lambda group: [entry] if group == registry.ENTRY_POINT_GROUP else [])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(registry, "SOURCES", dict(registry.SOURCES))
     engine = make_engine(sqlite_url)
     upgrade(engine)
     add_metrics(engine, {"leak": ("leaky", {"token": "${API_TOKEN}"})})
 
-    outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
+    with installed_plugin(tmp_path, "leaky", "outcome_leaky", LEAKY):
+        outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
 
     assert outcome.error == "upstream said: bad token ***"
     assert "tok-12345" not in str(attempts(engine))
-    assert "leaky" in registry.load_sources()
 
 
 def test_a_metric_is_due_once_per_slot_and_a_transient_failure_again_later(
         sqlite_url, api, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -234,7 +231,7 @@ def test_a_metric_without_data_shows_why_its_pull_failed_in_reviews(engine, api)
 
 
 def test_the_pull_command_names_what_it_pulls(sqlite_url, api) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -259,7 +256,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
 
 def test_backfill_stores_weeks_of_history_with_progress(sqlite_url, prometheus,
                                                         resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -283,7 +280,7 @@ def test_backfill_stores_weeks_of_history_with_progress(sqlite_url, prometheus,
 
 
 def test_a_baseline_can_be_read_as_of_a_past_date(sqlite_url, prometheus, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -297,7 +294,7 @@ def test_a_baseline_can_be_read_as_of_a_past_date(sqlite_url, prometheus, resour
 
 
 def test_a_source_without_history_cannot_be_backfilled(sqlite_url, api, resources) -> None:
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
@@ -325,7 +322,7 @@ def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
         sqlite_url, api, resources) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.db import make_engine, upgrade
+    from bot.storage.db import make_engine, upgrade
     from metrics.scheduler import add_pull_job, pull_tick
 
     engine = make_engine(sqlite_url)
@@ -346,8 +343,8 @@ def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
 
 def test_outcome_backfill_and_push_from_the_command_line(sqlite_url, prometheus, monkeypatch,
                                                           capsys) -> None:
-    from bot.cli import main
-    from bot.db import make_engine, upgrade
+    from bot.cli.main import main
+    from bot.storage.db import make_engine, upgrade
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")

@@ -13,18 +13,21 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-import bot.services
-from bot.commands import Context, run
-from bot.db import make_engine, session_factory, upgrade
-from bot.services import Actor
+import bot.app.services
+from bot.app.commands import run
+from bot.app.context import Actor, Context
+from bot.storage.db import make_engine, session_factory, upgrade
 
 BATCH, BATCHES = 500, 400
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 WRITER = f"""
 import sys
 from datetime import UTC, datetime, timedelta
-from bot.db import make_engine, session_factory, transaction
-from bot.samples import Reading, store_readings
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.core.points import Reading
+from bot.storage.samples import store_readings
 sessions = session_factory(make_engine(sys.argv[1]))
 start = datetime(2026, 1, 1, tzinfo=UTC)
 for batch in range({BATCHES}):
@@ -40,7 +43,7 @@ def test_a_sqlite_file_survives_a_writer_killed_mid_write_and_the_rerun_complete
     url = f"sqlite:///{tmp_path / 'outcome.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    ctx = Context(Actor("T1", "eve"), session_factory(engine))
+    ctx = Context(Actor("T1", "eve"), session_factory(engine), now=lambda: NOW)
     assert not run('define fleet "Fleet"', ctx).error
     assert not run('metric add fleet deploy "Deploy" baseline=1 target=2', ctx).error
     engine.dispose()
@@ -75,11 +78,11 @@ def test_a_command_whose_postgres_connection_drops_mid_transaction_is_retried(
         postgres_url, monkeypatch):
     engine = make_engine(postgres_url)
     upgrade(engine)
-    ctx = Context(Actor("T1", "eve"), session_factory(engine))
+    ctx = Context(Actor("T1", "eve"), session_factory(engine), now=lambda: NOW)
     assert not run('define fleet "Fleet"', ctx).error
     assert not run('metric add fleet deploy "Deploy" baseline=40 target=12', ctx).error
     admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    real_record = bot.services.record_value
+    real_record = bot.app.services.record_value
     dropped = []
 
     def record_after_losing_the_connection(session, *args, **kwargs):
@@ -91,7 +94,7 @@ def test_a_command_whose_postgres_connection_drops_mid_transaction_is_retried(
             time.sleep(0.1)
         return real_record(session, *args, **kwargs)
 
-    monkeypatch.setattr("bot.commands.record_value", record_after_losing_the_connection)
+    monkeypatch.setattr("bot.app.commands.record_value", record_after_losing_the_connection)
     reply = run("record fleet.deploy 31 at=2026-11-20", ctx)
     assert not reply.error, reply.text
     assert dropped

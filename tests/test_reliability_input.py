@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 from slack_helpers import CHANNEL, PO, Bot, seed_checkout, signature_headers
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from bot import grammar as g
-from bot.db import session_factory, transaction
-from bot.models import Metric, PullAttempt
+from bot.grammar import commands as g
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import Metric, PullAttempt
 from handlers import modals
 from handlers.commands import plan
 from metrics.pulling import Puller, PullJob, PullPolicy
-from metrics.registry import Resources
+from metrics.resources import Resources
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 

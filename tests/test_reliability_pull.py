@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.db import session_factory, transaction
-from bot.models import Metric, MetricSegment, PullAttempt, Sample
-from bot.services import Actor, define_initiative, define_metric
+from bot.app.context import Actor
+from bot.app.services import define_initiative, define_metric
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import Metric, MetricSegment, PullAttempt, Sample
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -41,9 +42,9 @@ PULL = """
 import sys
 from datetime import datetime
 import httpx
-from bot.db import make_engine, session_factory
+from bot.storage.db import make_engine, session_factory
 from metrics.pulling import Puller, PullPolicy
-from metrics.registry import Resources
+from metrics.resources import Resources
 
 url, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])
 resources = Resources(http=httpx.Client(timeout=10))

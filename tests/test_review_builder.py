@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from bot.db import session_factory, transaction
-from bot.periods import THIS_SPRINT
-from bot.review_builder import build_review
-from bot.samples import Reading, store_readings
-from bot.services import Actor, define_initiative, define_metric, get_initiative
+from bot.app.context import Actor
+from bot.app.review_builder import build_review
+from bot.app.services import define_initiative, define_metric, get_initiative
+from bot.core.periods import THIS_SPRINT
+from bot.core.points import Reading
+from bot.storage.db import session_factory, transaction
+from bot.storage.samples import store_readings
 
 ACTOR = Actor("T1", "eve")
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)

@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.periods import Period
-from bot.review import (
+from bot.core.periods import Period
+from bot.core.points import Point
+from bot.core.review import (
     MetricDefinition,
     Movement,
     Status,
@@ -15,7 +16,6 @@ from bot.review import (
     format_number,
     progress_fraction,
 )
-from bot.samples import Point
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 PERIOD = Period(

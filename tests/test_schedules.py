@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.schedules import ScheduleRule, next_occurrence, occurrences
+from bot.core.schedules import ScheduleRule, next_occurrence, occurrences
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

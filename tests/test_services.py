@@ -8,12 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_factory, transaction
-from bot.errors import Conflict, NotFound, UsageError
-from bot.models import AuditEvent, Sample
-from bot.samples import Reading, store_readings
-from bot.services import (
-    Actor,
+from bot.app.context import Actor
+from bot.app.services import (
     agree,
     archive,
     define_initiative,
@@ -22,6 +18,11 @@ from bot.services import (
     get_initiative,
     record_value,
 )
+from bot.core.errors import Conflict, NotFound, UsageError
+from bot.core.points import Reading
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import AuditEvent, Sample
+from bot.storage.samples import store_readings
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve")

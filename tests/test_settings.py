@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.settings import SETTINGS, Settings, load_settings
+from bot.core.errors import ConfigError
+from bot.core.settings import SETTINGS, Settings, load_settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECRETS = [setting.name for setting in SETTINGS if setting.secret]

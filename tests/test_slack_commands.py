@@ -13,7 +13,7 @@ from slack_helpers import (
 )
 from sqlalchemy import select
 
-from bot.models import Initiative
+from bot.storage.models import Initiative
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -166,7 +166,7 @@ def test_export_is_sent_as_a_file_in_a_dm(bot: Bot, slack: FakeSlack) -> None:
 
 def test_a_database_failure_is_a_clear_message_not_a_stack_trace(
         bot: Bot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import commands
+    from bot.app import commands
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database is on fire")

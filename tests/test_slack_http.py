@@ -21,7 +21,7 @@ from slack_helpers import (
     signature_headers,
 )
 
-from bot import grammar as g
+from bot.grammar import commands as g
 from handlers.commands import plan
 
 FORM = "application/x-www-form-urlencoded"
@@ -105,7 +105,7 @@ def test_review_acks_fast_while_charts_render_slowly(bot: Bot, slack: FakeSlack,
     from bot.render import charts
 
     # Draw in this process, where the slowed-down chart function below is in effect.
-    monkeypatch.setenv("OUTCOME_CHART_WORKERS", "0")
+    monkeypatch.setattr("bot.render.pool._workers", 0)
     seed_checkout(bot)
     rendering = threading.Event()
     real_chart = charts.initiative_chart

@@ -8,7 +8,7 @@ from fake_slack import FakeSlack
 from slack_helpers import CHANNEL, ENG, PO, Bot
 from sqlalchemy import select
 
-from bot.models import Initiative, Metric
+from bot.storage.models import Initiative, Metric
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 

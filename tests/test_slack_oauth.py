@@ -20,8 +20,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, select
 
-from bot.models import Base, Initiative
-from bot.slack_app import SlackConfig
+from bot.slack.config import SlackConfig
+from bot.storage.models import Base, Initiative
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 

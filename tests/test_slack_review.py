@@ -15,8 +15,8 @@ from slack_helpers import (
 )
 from sqlalchemy import select
 
-from bot.models import AuditEvent
-from bot.slack_posting import DISCUSSED_ACTION
+from bot.slack.posting import DISCUSSED_ACTION
+from bot.storage.models import AuditEvent
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 

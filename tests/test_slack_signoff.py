@@ -16,7 +16,7 @@ from slack_helpers import (
 )
 from sqlalchemy import select
 
-from bot.models import Initiative
+from bot.storage.models import Initiative
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -116,8 +116,8 @@ def test_a_change_to_agreed_criteria_is_announced_with_before_and_after(
 
 def test_a_click_on_an_outdated_request_is_refused(bot: Bot, slack: FakeSlack) -> None:
     seed_checkout(bot, samples=False)
-    from bot import grammar as g
-    from bot.commands import execute
+    from bot.app.commands import execute
+    from bot.grammar import commands as g
 
     stale = {"i": "checkout", "r": 1, "role": "product"}
     execute(g.Agree("checkout"), bot.runtime.context("T1", PO))

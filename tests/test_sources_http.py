@@ -11,10 +11,11 @@ import httpx
 import pytest
 from fake_api import Answer, FakeApi
 
-from bot.errors import SourceError
+from bot.core.errors import SourceError
 from metrics.csv import CsvSource
 from metrics.http import HttpSource
-from metrics.registry import Resources, get_source
+from metrics.kinds import get_source
+from metrics.resources import Resources
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

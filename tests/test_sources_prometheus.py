@@ -11,9 +11,10 @@ from fake_api import Answer, FakeApi
 from prometheus_server import REGIONS, PrometheusServer, history_window, serve
 
 import metrics.prometheus
-from bot.errors import SourceError
+from bot.core.errors import SourceError
+from metrics.kinds import get_source
 from metrics.prometheus import PrometheusSource
-from metrics.registry import Resources, get_source
+from metrics.resources import Resources
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_factory, transaction
-from bot.models import Sample
-from bot.services import Actor, define_initiative, define_metric
-from metrics.push import PushedValue, handle_push, send_push
+from bot.app.context import Actor
+from bot.app.push import handle_push
+from bot.app.services import define_initiative, define_metric
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import Sample
+from metrics.push import PushedValue, send_push
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 TOKEN = "push-token-123"

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from bot.errors import SourceError
-from metrics.registry import Resources, get_source
+from bot.core.errors import SourceError
+from metrics.kinds import get_source
+from metrics.resources import Resources
 from metrics.sql import SqlSource, check_select, read_only_engine
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import criteria
-from bot import grammar as g
-from bot.criteria import CriteriaInvalid
-from bot.errors import ConfigError, UsageError
-from bot.settings import load_settings
-from bot.values import parse_timezone
+from bot.app import criteria
+from bot.app.criteria import CriteriaInvalid
+from bot.core.errors import ConfigError, UsageError
+from bot.core.settings import load_settings
+from bot.core.values import parse_timezone
+from bot.grammar import commands as g
 
 NOT_ZONES = ["Europe", "America", "Mars/Olympus", "../../etc/passwd", "", "Europe/"]
 
@@ -36,7 +36,7 @@ def zone_data(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.mark.parametrize("text", NOT_ZONES)
 def test_a_name_that_is_not_a_zone_is_refused_with_an_example(zone_data: str, text: str) -> None:
-    with pytest.raises(ValueError, match="is not an IANA time zone; use e.g. Europe/Berlin"):
+    with pytest.raises(ValueError, match=r"is not an IANA time zone; use e\.g\. Europe/Berlin"):
         parse_timezone(text)
 
 

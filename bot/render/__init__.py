@@ -1,4 +1,4 @@
 """Pure renderers of a review: Block Kit dicts, Markdown, HTML, terminal text, PNG charts.
 
-Each takes the review model from :mod:`bot.review` and returns data; none sends anything.
+Each takes the review model from :mod:`bot.core.review` and returns data; none sends anything.
 """

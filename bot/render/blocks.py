@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
+from bot.core.review import InitiativeReview, MetricReview, Movement, Review, SegmentReview
 from bot.render.common import (
     STATUS_EMOJI,
     all_metrics,
@@ -23,7 +24,6 @@ from bot.render.common import (
     status_counts,
     target_text,
 )
-from bot.review import InitiativeReview, MetricReview, Movement, Review, SegmentReview
 
 Block = dict[str, Any]
 Message = dict[str, Any]

@@ -21,14 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from bot.periods import Period
-from bot.render.common import (
-    STATUS_COLOR,
-    before_after,
-    shorten,
-    with_unit,
-)
-from bot.review import (
+from bot.core.periods import Period
+from bot.core.points import Point
+from bot.core.review import (
     Change,
     InitiativeReview,
     MetricReview,
@@ -36,7 +31,12 @@ from bot.review import (
     SegmentReview,
     format_number,
 )
-from bot.samples import Point
+from bot.render.common import (
+    STATUS_COLOR,
+    before_after,
+    shorten,
+    with_unit,
+)
 
 FIGURE_WIDTH_IN = 6.0
 THUMBNAIL_WIDTH_PX = 360

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.review import (
+from bot.core.review import (
     Change,
     InitiativeReview,
     MetricDefinition,

@@ -5,7 +5,7 @@ Slack or posts many digests hands its charts to a small pool of processes: drawi
 every core, and acks never wait behind it. The workers run at a lower scheduling priority
 (nice 10): when every core is busy, the process that acks gets the CPU first, and charts,
 which nobody waits on within seconds, take what is left. ``OUTCOME_CHART_WORKERS=0`` draws
-in-process, one chart at a time.
+in-process, one chart at a time; the composition root sets it with :func:`set_workers`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from bot.review import InitiativeReview
+from bot.core.review import InitiativeReview
+from bot.render import charts
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,12 @@ _DRAWING = threading.Lock()  # in-process drawing, one chart at a time
 _POOL_LOCK = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _in_progress = 0
+_workers = os.cpu_count() or 1
 WORKER_NICENESS = 10  # added to the workers' nice value; acks and posting come first
 
 
 def chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
     """PNG files for one initiative: its overview, and a breakdown per segmented metric."""
-    from bot.render import charts
-
     files = []
     if initiative.metrics:
         files.append({"content": charts.initiative_chart(initiative),
@@ -47,10 +47,10 @@ def chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
     return files
 
 
-def _workers() -> int:
-    from bot.settings import load_settings
-
-    return int(load_settings().outcome_chart_workers)
+def set_workers(count: int) -> None:
+    """How many processes draw charts (``OUTCOME_CHART_WORKERS``); 0 draws in-process."""
+    global _workers
+    _workers = count
 
 
 def _get_pool(workers: int) -> ProcessPoolExecutor:
@@ -85,7 +85,7 @@ def render_chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
     with _POOL_LOCK:
         _in_progress += 1
     try:
-        workers = _workers()
+        workers = _workers
         if workers:
             try:
                 return _get_pool(workers).submit(chart_files, initiative).result()

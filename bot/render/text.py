@@ -17,6 +17,7 @@ from datetime import UTC
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.core.review import InitiativeReview, MetricReview, Review, Status
 from bot.render.charts import initiative_chart_name, segment_chart_name
 from bot.render.common import (
     NO_VALUE,
@@ -31,7 +32,6 @@ from bot.render.common import (
     target_text,
     with_unit,
 )
-from bot.review import InitiativeReview, MetricReview, Review, Status
 
 TERMINAL_NAME_WIDTH = 40
 Paint = Callable[[str, str], str]

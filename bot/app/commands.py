@@ -1,0 +1,391 @@
+"""Run parsed commands against the domain services; every transport calls :func:`run`.
+
+A command yields a :class:`Reply`: text for the person who asked, and, for reviews, the
+review model that each transport renders its own way (Block Kit, terminal, Markdown).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time
+from functools import singledispatch
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.app import digest_schedules
+from bot.app.context import Attachment, Context, Reply
+from bot.app.export import FORMAT_TITLES, export_initiatives
+from bot.app.review_builder import build_review
+from bot.app.services import (
+    agree,
+    archive,
+    audit_log,
+    define_initiative,
+    define_metric,
+    find_initiative,
+    find_metric,
+    get_initiative,
+    list_initiatives,
+    missing_signoffs,
+    record_value,
+)
+from bot.core.errors import OutcomeError, UsageError
+from bot.core.kinds import InitiativeStatus
+from bot.core.periods import THIS_SPRINT
+from bot.core.review import Movement, Status, format_number
+from bot.grammar import commands as g
+from bot.storage.db import in_transaction
+from bot.storage.models import Initiative
+from bot.storage.samples import recent_samples
+from metrics.kinds import is_pulled
+from metrics.pulling import Puller, PullJob, pulled_metrics
+
+log = logging.getLogger(__name__)
+
+
+def run(text: str, ctx: Context) -> Reply:
+    """Parse and execute ``text``; never raises: errors become a specific reply."""
+    try:
+        return execute(g.parse(text), ctx)
+    except UsageError as exc:
+        message = exc.message
+        if exc.usage:
+            message += f"\nUsage: {ctx.prefix} {exc.usage}"
+        return Reply(message, error=True)
+    except OutcomeError as exc:
+        return Reply(exc.message, error=True)
+    except Exception:
+        log.exception("command failed: %r", text[:200])
+        return Reply("Something went wrong on our side and it has been logged; "
+                     "your input was not lost, please try again.", error=True)
+
+
+def execute(command: g.Command, ctx: Context) -> Reply:
+    """Execute one parsed command in a single transaction (retried if the connection drops)."""
+    return in_transaction(ctx.sessions, lambda session: _execute(command, session, ctx))
+
+
+@singledispatch
+def _execute(command: object, session: Session, ctx: Context) -> Reply:
+    raise NotImplementedError(type(command).__name__)
+
+
+@_execute.register
+def _help(command: g.Help, session: Session, ctx: Context) -> Reply:
+    return Reply(g.help_text(command.topic, ctx.prefix))
+
+
+@_execute.register
+def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
+    fields = dict(command.fields)
+    if get_initiative(session, ctx.actor.workspace, command.key) is None:
+        fields = ctx.defaults.for_new_initiative(fields, ctx.now())
+    initiative, created = define_initiative(session, ctx.actor, command.key, fields,
+                                              now=ctx.now())
+    digest_schedules.sync_cadence(session, initiative)
+    if created:
+        return Reply(f"Defined {initiative.key}: {initiative.name} (draft). Next: "
+                     f"{ctx.prefix} metric add {initiative.key} <key> \"<name>\" baseline=<n> "
+                     f"target=<n> by=<date>", public=True)
+    return Reply(_changed_text(initiative, "Updated"), public=True)
+
+
+def _changed_text(initiative: Initiative, verb: str) -> str:
+    text = f"{verb} {initiative.key}: {initiative.name} ({initiative.status}"
+    text += f", revision {initiative.revision})."
+    if initiative.status == InitiativeStatus.DRAFT and initiative.revision > 1:
+        text += " The criteria changed, so both owners need to agree again."
+    return text
+
+
+@_execute.register
+def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
+    metric, created = define_metric(session, ctx.actor, command.initiative, command.key,
+                                    dict(command.fields), now=ctx.now())
+    initiative = metric.initiative
+    verb = "Added" if created else "Updated"
+    return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
+                 f"({_criterion(metric)}). {_changed_text(initiative, 'Initiative')}",
+                 public=True)
+
+
+def _criterion(metric) -> str:
+    unit = f" {metric.unit}" if metric.unit else ""
+    better = "higher" if metric.direction == "up" else "lower"
+    by = f" by {metric.target_date:%Y-%m-%d}" if metric.target_date else ""
+    return (f"{format_number(metric.baseline_value)} → {format_number(metric.target_value)}"
+            f"{unit}{by}, {better} is better")
+
+
+@_execute.register
+def _agree(command: g.Agree, session: Session, ctx: Context) -> Reply:
+    initiative, missing = agree(session, ctx.actor, command.initiative, command.role,
+                                now=ctx.now())
+    if not missing:
+        return Reply(f"{initiative.key} is agreed (revision {initiative.revision}) by "
+                     f"{initiative.product_owner} and {initiative.engineering_owner}.",
+                     public=True, events=("agreed",))
+    waiting = ", ".join(role.value for role in missing)
+    return Reply(f"Signed {initiative.key} (revision {initiative.revision}); waiting for the "
+                 f"{waiting} owner.", public=True, events=("signed",))
+
+
+@_execute.register
+def _list(command: g.ListInitiatives, session: Session, ctx: Context) -> Reply:
+    initiatives = list_initiatives(session, ctx.actor.workspace,
+                                   include_archived=command.include_archived)
+    if not initiatives:
+        return Reply(f"No initiatives yet. Start with: {ctx.prefix} define <key> \"<name>\"")
+    lines = [
+        f"• {i.key}: {i.name} [{i.status}] {len(i.metrics)} metric(s); "
+        f"product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
+        f"{i.sprint_days}-day sprints, {i.timezone}"
+        for i in initiatives
+    ]
+    schedules = digest_schedules.schedules_of(session, ctx.actor.workspace)
+    if schedules:
+        lines.append("Digests:")
+        lines += [f"• #{row.channel} ({row.scope}): {digest_schedules.describe(row)}"
+                  for row in schedules]
+    return Reply("Initiatives:\n" + "\n".join(lines))
+
+
+@_execute.register
+def _show(command: g.Show, session: Session, ctx: Context) -> Reply:
+    i = find_initiative(session, ctx.actor.workspace, command.initiative)
+    missing = missing_signoffs(i)
+    waiting = (f"; waiting for the {' and '.join(r.value for r in missing)} owner"
+               if missing and i.status == InitiativeStatus.DRAFT else "")
+    lines = [
+        f"{i.name} ({i.key}) [{i.status}, revision {i.revision}{waiting}]",
+        f"Why: {i.why or '–'}",
+        f"Who: {i.who or '–'}",
+        f"How: {i.how or '–'}",
+        f"What: {i.what or '–'}",
+        f"Owners: product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
+        f"channel {i.channel or '–'}",
+        f"Cadence: {i.sprint_days}-day sprints from {i.sprint_anchor:%Y-%m-%d}, {i.timezone}, "
+        f"fiscal year from month {i.fiscal_year_start_month}",
+        "Metrics:" if i.metrics else "Metrics: none yet",
+    ]
+    for m in i.metrics:
+        question = f" — {m.question}" if m.question else ""
+        lines.append(f"  • {m.key}: {m.name}{question} ({_criterion(m)}; source "
+                     f"{m.source_kind})")
+    return Reply("\n".join(lines))
+
+
+def _local_instant(value: datetime | date | None, zone: str, now: datetime) -> datetime:
+    if value is None:
+        return now
+    tz = ZoneInfo(zone)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return datetime.combine(value, time(0), tzinfo=tz)
+
+
+@_execute.register
+def _record(command: g.Record, session: Session, ctx: Context) -> Reply:
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    metric = find_metric(initiative, command.metric)
+    now = ctx.now()
+    at = _local_instant(command.at, initiative.timezone, now)
+    if at > now:
+        raise UsageError(f"{at:%Y-%m-%d %H:%M} is in the future; values are recorded when "
+                         "observed.")
+    stored = record_value(session, ctx.actor, command.initiative, command.metric,
+                          command.value, at, command.segment)
+    unit = f" {metric.unit}" if metric.unit else ""
+    segment = f" for {command.segment}" if command.segment else ""
+    where = f"{initiative.key}.{metric.key}{segment}"
+    local = at.astimezone(ZoneInfo(initiative.timezone))
+    if not stored:
+        return Reply(f"{where} already has a value at {local:%Y-%m-%d %H:%M}; nothing changed.")
+    return Reply(f"Recorded {format_number(command.value)}{unit} for {where} at "
+                 f"{local:%Y-%m-%d %H:%M %Z}.")
+
+
+@_execute.register
+def _review(command: g.ReviewCommand, session: Session, ctx: Context) -> Reply:
+    chosen = None
+    if command.initiative:
+        chosen = [find_initiative(session, ctx.actor.workspace, command.initiative)]
+    review = build_review(session, ctx.actor.workspace, command.period, ctx.now(),
+                          initiatives=chosen)
+    if not review.initiatives:
+        return Reply("No initiatives to review yet.")
+    summary = "; ".join(f"{i.name}: {i.what_moved}" for i in review.initiatives)
+    return Reply(f"{review.title}, {review.period_label}. {summary}", review=review,
+                 public=True, review_is_answer=True)
+
+
+@_execute.register
+def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
+    review = build_review(session, ctx.actor.workspace, command.period, ctx.now(),
+                          with_history=False)
+    movers = review.ranked_movers()
+    if command.only_regressed:
+        movers = [(i, m) for i, m in movers if m.change.movement is Movement.REGRESSED]
+        hidden = [(i, m, s) for i in review.initiatives for m in i.metrics
+                  for s in m.hidden_regressions]
+    else:
+        hidden = []
+    title = "What regressed" if command.only_regressed else "What moved"
+    if not movers and not hidden:
+        nothing = "Nothing regressed" if command.only_regressed else "Nothing moved"
+        return Reply(f"{nothing} {review.period_label} beyond the noise thresholds.",
+                     review=review)
+    lines = [f"{title}, {review.period_label}:"]
+    for initiative, metric in movers:
+        lines.append(f"• {_movement_line(initiative.name, metric)}")
+    for initiative, metric, segment in hidden:
+        change = segment.change
+        lines.append(f"• {initiative.name} / {metric.definition.name} {segment.segment}: "
+                     f"{format_number(change.before.value if change.before else None)} → "
+                     f"{format_number(change.after.value if change.after else None)}"
+                     f"{_unit(metric.definition.unit)} regressed while the total improved")
+    return Reply("\n".join(lines), review=review)
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
+def _movement_line(initiative_name: str, metric) -> str:
+    change, d = metric.change, metric.definition
+    rel = f" ({change.relative:+.0%})" if change.relative is not None else ""
+    line = (f"{initiative_name} / {d.name}: {format_number(change.before.value)} → "
+            f"{format_number(change.after.value)}{_unit(d.unit)}{rel}, "
+            f"{change.movement.value}; {metric.status.value}")
+    if metric.score is not None:
+        line += f", {abs(metric.score):.0%} of the gap"
+    return line
+
+
+@_execute.register
+def _missing(command: g.MissingData, session: Session, ctx: Context) -> Reply:
+    review = build_review(session, ctx.actor.workspace, THIS_SPRINT,
+                          ctx.now(), with_history=False)
+    lines = [
+        f"• {i.name} / {m.definition.name}: {m.status.value}, {m.status_reason}"
+        for i in review.initiatives for m in i.metrics
+        if m.status in (Status.NO_DATA, Status.STALE)
+    ]
+    if not lines:
+        return Reply("Every metric has fresh data.")
+    return Reply("Metrics without fresh data (a feature that cannot be measured is not "
+                 "complete):\n" + "\n".join(lines))
+
+
+@_execute.register
+def _schedule(command: g.Schedule, session: Session, ctx: Context) -> Reply:
+    initiative = None
+    if command.initiative:
+        initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+        if command.fields:
+            initiative, _ = define_initiative(session, ctx.actor, command.initiative,
+                                              dict(command.fields), now=ctx.now())
+            digest_schedules.sync_cadence(session, initiative)
+    defaults = digest_schedules.default_cadence(
+        ctx.defaults.timezone, ctx.defaults.sprint_days, ctx.defaults.fiscal_year_start_month,
+        ctx.defaults.first_sprint_start(ctx.now()))
+    changed = digest_schedules.configure(
+        session, ctx.actor, now=ctx.now(), initiative=initiative, channel=command.channel,
+        digest=dict(command.digest), cadence=dict(command.fields), defaults=defaults)
+    lines = []
+    if initiative is not None:
+        lines.append(f"{initiative.key} reviews: {initiative.sprint_days}-day sprints from "
+                     f"{initiative.sprint_anchor:%Y-%m-%d}, time zone {initiative.timezone}, "
+                     f"fiscal year from month {initiative.fiscal_year_start_month}.")
+    where = f"#{command.channel}" if command.channel else (
+        f"#{initiative.channel}" if initiative and initiative.channel else "")
+    lines += [f"{where}: {digest_schedules.describe(row)}" for row in changed]
+    return Reply("\n".join(lines))
+
+
+@_execute.register
+def _history(command: g.History, session: Session, ctx: Context) -> Reply:
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    zone = ZoneInfo(initiative.timezone)
+    if command.metric:
+        metric = find_metric(initiative, command.metric)
+        samples = recent_samples(session, metric.id)
+        if not samples:
+            return Reply(f"{initiative.key}.{metric.key} has no values yet.")
+        lines = [f"Latest values of {initiative.key}.{metric.key}:"] + [
+            f"• {s.observed_at.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"{format_number(s.value)}{_unit(metric.unit)}"
+            f"{' ' + s.segment if s.segment else ''} ({s.origin}, {s.recorded_by or '–'})"
+            for s in samples
+        ]
+        return Reply("\n".join(lines))
+    events = audit_log(session, initiative)
+    lines = [f"Changes to {initiative.key}, newest first:"] + [
+        f"• {e.at.astimezone(zone):%Y-%m-%d %H:%M} {e.actor} {e.action}"
+        f"{_diff_text(e.before, e.after)}"
+        for e in events
+    ]
+    return Reply("\n".join(lines))
+
+
+def _diff_text(before: dict | None, after: dict | None) -> str:
+    """' deploy: target_value: 12.0 → 10.0' for a change, ' (label)' for a creation."""
+    after = after or {}
+    if not before:
+        label = after.get("key") or after.get("role") or after.get("name")
+        return f" ({label})" if label else ""
+    changes = "; ".join(
+        f"{name}: {before.get(name, '–')} → {value}"
+        for name, value in after.items()
+        if name != "key" and before.get(name) != value
+    )
+    prefix = f" {after['key']}" if "key" in after else ""
+    return prefix + (f": {changes}" if changes else "")
+
+
+@_execute.register
+def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
+    initiative = archive(session, ctx.actor, command.initiative, now=ctx.now())
+    return Reply(f"Archived {initiative.key}; its criteria and history are kept.",
+                 public=True)
+
+
+@_execute.register
+def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
+    # Imported here: exports pull in jinja2, PyYAML and jsonschema, which no other
+    # command needs, so every other command starts faster without them.
+
+    if command.initiative is None:
+        initiatives = list_initiatives(session, ctx.actor.workspace)
+        if not initiatives:
+            return Reply(f"No initiatives to export yet. Start with: {ctx.prefix} define "
+                         "<key> \"<name>\"")
+    else:
+        initiatives = [find_initiative(session, ctx.actor.workspace, command.initiative)]
+    exported = export_initiatives(session, initiatives, command.format, ctx.now(),
+                                  label=command.initiative or "outcomes")
+    what = command.initiative or f"{len(initiatives)} initiative(s)"
+    return Reply(f"Exported {what} as {FORMAT_TITLES[command.format]}: {exported.filename}.",
+                 attachment=Attachment(exported.filename, exported.content, exported.title))
+
+
+@_execute.register
+def _pull(command: g.Pull, session: Session, ctx: Context) -> Reply:
+    if command.initiative is not None:
+        initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+        if command.metric is not None:
+            metric = find_metric(initiative, command.metric)
+            if not is_pulled(metric.source_kind):
+                return Reply(f"{initiative.key}.{metric.key} is a {metric.source_kind} "
+                             f"metric: nothing to pull. Record a value with {ctx.prefix} "
+                             f"record {initiative.key}.{metric.key} <value>.")
+    jobs = [PullJob.of(m) for m in pulled_metrics(session, ctx.actor.workspace,
+                                                   initiative=command.initiative,
+                                                   metric=command.metric)]
+    resources = ctx.open_resources()
+    try:
+        report = Puller(ctx.sessions, resources, clock=ctx.now).pull(jobs, trigger="now")
+    finally:
+        resources.close()
+    return Reply(report.text())

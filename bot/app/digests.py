@@ -1,0 +1,239 @@
+"""Posting due review digests exactly once.
+
+``DigestRunner.tick(now)`` is called by the clock every half minute in every clock process.
+For each enabled schedule it finds the occurrences due within the grace window, claims each
+in the database, refreshes the metrics, builds the review and hands it to a
+:class:`DigestPoster` (Slack in production). Older misses are recorded, not posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app.review_builder import build_review, cadence_of
+from bot.core.errors import OutcomeError
+from bot.core.kinds import InitiativeStatus
+from bot.core.periods import THIS_SPRINT, resolve
+from bot.core.review import InitiativeReview, Review
+from bot.core.schedules import Occurrence, ScheduleRule, occurrences
+from bot.storage import claims
+from bot.storage.db import transaction
+from bot.storage.models import DigestSchedule, Initiative
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+GRACE = timedelta(hours=6)
+LATE_AFTER = timedelta(minutes=5)
+MISS_LOOKBACK = timedelta(days=3)
+RETRY_AFTER = timedelta(minutes=2)
+
+
+class DigestPoster(Protocol):
+    """Where digests go (Slack in production). Every message carries the run key."""
+
+    def find_digest(self, channel: str, run_key: str, since: datetime) -> str | None:
+        """The ts of a digest headline already posted for ``run_key``, if any."""
+
+    def post_headline(self, channel: str, review: Review, run_key: str, late: bool) -> str:
+        """Post the headline message; return its ts."""
+
+    def has_reply(self, channel: str, thread_ts: str, run_key: str, part: str) -> bool:
+        """Whether the thread already has the reply for ``part`` (an initiative key)."""
+
+    def post_initiative(self, channel: str, thread_ts: str, initiative: InitiativeReview,
+                        run_key: str) -> None:
+        """Post one initiative's review (numbers and chart) into the thread."""
+
+    def nudge(self, user: str, text: str) -> None:
+        """Send a direct reminder to a user."""
+
+
+def rule_of(schedule: DigestSchedule) -> ScheduleRule:
+    hours, minutes = (int(part) for part in schedule.local_time.split(":"))
+    return ScheduleRule(
+        kind=schedule.kind,
+        timezone=schedule.timezone,
+        local_time=time(hours, minutes),
+        retro_weekday=schedule.retro_weekday,
+        lead=timedelta(minutes=schedule.lead_minutes),
+        days_before=schedule.days_before,
+        sprint_days=schedule.sprint_days,
+        sprint_anchor=schedule.sprint_anchor,
+        fiscal_year_start_month=schedule.fiscal_year_start_month,
+    )
+
+
+def run_key(schedule: DigestSchedule, occurrence: Occurrence) -> str:
+    return f"digest:{schedule.id}:{occurrence.period_key}"
+
+
+def initiatives_in_scope(session: Session, schedule: DigestSchedule) -> list[Initiative]:
+    query = select(Initiative).where(
+        Initiative.workspace == schedule.workspace,
+        Initiative.status.in_([InitiativeStatus.DRAFT, InitiativeStatus.AGREED]),
+    )
+    if schedule.scope.startswith("initiative:"):
+        query = query.where(Initiative.key == schedule.scope.split(":", 1)[1])
+    else:
+        query = query.where(Initiative.channel == schedule.channel)
+    return list(session.scalars(query.order_by(Initiative.key)).all())
+
+
+@dataclass
+class TickResult:
+    posted: list[str]
+    missed: list[str]
+    failed: list[str]
+    nudged: list[str]
+
+
+class DigestRunner:
+    """Finds due digests and posts each once; safe to run in many processes at once."""
+
+    def __init__(self, sessions: sessionmaker[Session],
+                 posters: Callable[[str], DigestPoster], *,
+                 worker: str, refresh: Callable[[list[int]], None] | None = None,
+                 lease: timedelta = LEASE, grace: timedelta = GRACE,
+                 concurrency: int = 16) -> None:
+        self.sessions = sessions
+        self.posters = posters  # workspace -> the poster that speaks to it
+        self.worker = worker
+        self.refresh = refresh
+        self.lease = lease
+        self.grace = grace
+        self.concurrency = concurrency
+
+    def tick(self, now: datetime) -> TickResult:
+        result = TickResult([], [], [], [])
+        with self.sessions() as session:
+            schedules = session.scalars(
+                select(DigestSchedule).where(DigestSchedule.enabled.is_(True))
+                .order_by(DigestSchedule.id)
+            ).all()
+        window_end = now + timedelta(microseconds=1)  # due at exactly `now` counts
+        due = [(schedule, occurrence) for schedule in schedules
+               for occurrence in occurrences(rule_of(schedule), now - MISS_LOOKBACK,
+                                             window_end)]
+        if len(due) > 1 and self.concurrency > 1:
+            # Channels are independent: while one waits on Slack's per-channel pace or a
+            # retry, others post. Each digest is still claimed on its own.
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest") as pool:
+                for _ in pool.map(lambda pair: self._handle(*pair, now, result), due):
+                    pass
+        else:
+            for schedule, occurrence in due:
+                self._handle(schedule, occurrence, now, result)
+        result.nudged = self._nudge_unagreed(now)
+        return result
+
+    def _handle(self, schedule: DigestSchedule, occurrence: Occurrence, now: datetime,
+                result: TickResult) -> None:
+        key = run_key(schedule, occurrence)
+        if now - occurrence.fire_at > self.grace:
+            if claims.record_missed(self.sessions, key=key, kind="digest",
+                                    scheduled_for=occurrence.fire_at, now=now,
+                                    schedule_id=schedule.id, channel=schedule.channel,
+                                    reason=f"missed by more than {self.grace}"):
+                log.warning("digest %s missed its grace window; recorded, not posted", key)
+                result.missed.append(key)
+            return
+        late = now - occurrence.fire_at > LATE_AFTER
+        claim = claims.try_claim(self.sessions, key=key, kind="digest", worker=self.worker,
+                                 scheduled_for=occurrence.fire_at, now=now, lease=self.lease,
+                                 schedule_id=schedule.id, channel=schedule.channel, late=late)
+        if claim is None:
+            return
+        try:
+            self._post(schedule, occurrence, claim, now, late)
+        except claims.LostClaim:
+            log.warning("digest %s was taken over by another process", key)
+            return
+        except Exception as exc:  # a failed post is retried, never lost
+            log.exception("digest %s failed; will retry", key)
+            reason = exc.message if isinstance(exc, OutcomeError) else type(exc).__name__
+            claims.fail(self.sessions, claim, now=now, error=reason, retry_after=RETRY_AFTER)
+            result.failed.append(key)
+            return
+        result.posted.append(key)
+
+    def _post(self, schedule: DigestSchedule, occurrence: Occurrence, claim: claims.Claim,
+              now: datetime, late: bool) -> None:
+        with self.sessions() as session:
+            chosen = initiatives_in_scope(session, schedule)
+            ids = [initiative.id for initiative in chosen]
+        if self.refresh and ids and not claim.resumed:
+            self.refresh(ids)
+        with transaction(self.sessions) as session:
+            chosen = initiatives_in_scope(session, schedule)
+            review = build_review(session, schedule.workspace, occurrence.spec, now,
+                                  initiatives=chosen, period_at=occurrence.period_at)
+        channel = schedule.channel
+        poster = self.posters(schedule.workspace)
+        if claim.resumed and not claim.message_ts:
+            found = poster.find_digest(channel, claim.key,
+                                            since=occurrence.fire_at - timedelta(hours=1))
+            if found:
+                claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
+                                     message_ts=found)
+        if not claim.message_ts:
+            ts = poster.post_headline(channel, review, claim.key, late)
+            claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
+                                 message_ts=ts)
+        for initiative in review.initiatives:
+            if initiative.key in claim.progress:
+                continue
+            if not (claim.resumed and poster.has_reply(channel, claim.message_ts,
+                                                            claim.key, initiative.key)):
+                poster.post_initiative(channel, claim.message_ts, initiative, claim.key)
+            claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
+                                 done_part=initiative.key)
+        claims.finish(self.sessions, claim, now=now)
+
+    def _nudge_unagreed(self, now: datetime) -> list[str]:
+        """Once per revision, remind the owners of a draft that a sprint started unagreed."""
+        nudged = []
+        with self.sessions() as session:
+            drafts = session.scalars(
+                select(Initiative).where(Initiative.status == InitiativeStatus.DRAFT)
+            ).all()
+            plans = []
+            for initiative in drafts:
+                sprint = resolve(THIS_SPRINT, cadence_of(initiative), now)
+                if now - sprint.start > self.grace:  # only around the sprint's start
+                    continue
+                owners = [u for u in (initiative.product_owner, initiative.engineering_owner)
+                          if u]
+                key = f"nudge:{initiative.id}:r{initiative.revision}"
+                plans.append((key, sprint.start, initiative.workspace, initiative.key,
+                              initiative.name, owners))
+        for key, sprint_start, workspace, initiative_key, name, owners in plans:
+            claim = claims.try_claim(self.sessions, key=key, kind="nudge", worker=self.worker,
+                                     scheduled_for=sprint_start, now=now, lease=self.lease)
+            if claim is None:
+                continue
+            text = (f"The sprint started and the success criteria of *{name}* "
+                    f"({initiative_key}) are not agreed yet. Review them with "
+                    f"`/outcome show {initiative_key}` and sign with "
+                    f"`/outcome agree {initiative_key}`.")
+            try:
+                poster = self.posters(workspace)
+                for user in dict.fromkeys(owners):
+                    poster.nudge(user, text)
+            except Exception as exc:  # retried on a later tick
+                log.exception("nudge %s failed; will retry", key)
+                claims.fail(self.sessions, claim, now=now, error=type(exc).__name__,
+                            retry_after=RETRY_AFTER)
+                continue
+            claims.finish(self.sessions, claim, now=now)
+            nudged.append(key)
+        return nudged
+

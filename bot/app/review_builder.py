@@ -1,0 +1,157 @@
+"""Build review models from the database: the one place reviews read samples."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.app.services import list_initiatives
+from bot.core.periods import Cadence, Period, PeriodSpec, resolve
+from bot.core.points import Point
+from bot.core.review import (
+    InitiativeReview,
+    MetricDefinition,
+    MetricReview,
+    Review,
+    Status,
+    evaluate_metric,
+)
+from bot.storage.models import Initiative, Metric
+from bot.storage.samples import Boundaries, boundaries, series
+from metrics.attempts import failure_reason, latest_attempts
+
+MAX_CHART_POINTS = 600
+
+
+def cadence_of(initiative: Initiative) -> Cadence:
+    return Cadence(
+        sprint_days=initiative.sprint_days,
+        sprint_anchor=initiative.sprint_anchor,
+        timezone=initiative.timezone,
+        fiscal_year_start_month=initiative.fiscal_year_start_month,
+    )
+
+
+def definition_of(metric: Metric) -> MetricDefinition:
+    return MetricDefinition(
+        key=metric.key,
+        name=metric.name,
+        unit=metric.unit,
+        direction=metric.direction,
+        question=metric.question,
+        baseline=metric.baseline_value,
+        baseline_at=metric.baseline_at,
+        target=metric.target_value,
+        target_date=metric.target_date,
+        noise=metric.noise,
+        stale_after=timedelta(seconds=metric.stale_after_seconds),
+    )
+
+
+def _thin(points: list[Point], limit: int = MAX_CHART_POINTS) -> list[Point]:
+    """Keep at most ``limit`` points, evenly spaced, always keeping the last one."""
+    if len(points) <= limit:
+        return points
+    step = len(points) / limit
+    kept = [points[int(i * step)] for i in range(limit - 1)]
+    return [*kept, points[-1]]
+
+
+def review_metric(session: Session, metric: Metric, period: Period, now: datetime,
+                  *, with_history: bool = True,
+                  points: dict[int, dict[str, Boundaries]] | None = None) -> MetricReview:
+    """Before → after, status and movement of one metric over ``period``.
+
+    ``points`` are the boundary points already read for many metrics at once.
+    """
+    end = period.clipped_end(now)
+    if points is None:
+        points = boundaries(session, [metric.id], period.start, end)
+    series_points = points.get(metric.id, {})
+    before = {seg: b.opening(end) for seg, b in series_points.items()}
+    after = {seg: b.after for seg, b in series_points.items()}
+    total = series_points.get("")
+    history = None
+    if with_history:
+        lookback = max(period.end - period.start, timedelta(days=14))
+        history = {"": _thin(series(session, metric.id, "", period.start - lookback, end))}
+    return evaluate_metric(
+        definition_of(metric),
+        period=period,
+        now=now,
+        before=before or {"": None},
+        after=after or {"": None},
+        first_sample=total.earliest if total else None,
+        history=history,
+    )
+
+
+def _with_pull_failures(session: Session, rows: list[Metric],
+                        reviews: tuple[MetricReview, ...]) -> tuple[MetricReview, ...]:
+    """A metric without fresh data says why when its last pull failed."""
+    missing = [row.id for row, review in zip(rows, reviews, strict=True)
+               if review.status in (Status.NO_DATA, Status.STALE)]
+    if not missing:
+        return reviews
+    attempts = latest_attempts(session, missing)
+    return tuple(
+        replace(review, status_reason=f"{review.status_reason}; {reason}")
+        if (reason := failure_reason(attempts.get(row.id))) else review
+        for row, review in zip(rows, reviews, strict=True)
+    )
+
+
+def review_initiative(session: Session, initiative: Initiative, period: Period,
+                      now: datetime, *, with_history: bool = True,
+                      points: dict[int, dict[str, Boundaries]] | None = None
+                      ) -> InitiativeReview:
+    """Review one initiative over ``period``; ``points`` may hold its boundary points."""
+    if points is None:
+        points = boundaries(session, [m.id for m in initiative.metrics], period.start,
+                            period.clipped_end(now))
+    metrics = tuple(
+        review_metric(session, metric, period, now, with_history=with_history, points=points)
+        for metric in initiative.metrics
+    )
+    metrics = _with_pull_failures(session, initiative.metrics, metrics)
+    return InitiativeReview(
+        key=initiative.key,
+        name=initiative.name,
+        why=initiative.why,
+        status=initiative.status,
+        channel=initiative.channel,
+        period=period,
+        metrics=metrics,
+    )
+
+
+def _points_by_period(session: Session, initiatives: list[Initiative], periods: list[Period],
+                      now: datetime) -> dict[tuple[datetime, datetime],
+                                             dict[int, dict[str, Boundaries]]]:
+    """Boundary points of every metric, one query per distinct period (initiatives that
+    share a cadence and time zone share a query)."""
+    metric_ids: dict[tuple[datetime, datetime], list[int]] = {}
+    for initiative, period in zip(initiatives, periods, strict=True):
+        window = (period.start, period.clipped_end(now))
+        metric_ids.setdefault(window, []).extend(m.id for m in initiative.metrics)
+    return {window: boundaries(session, ids, *window) for window, ids in metric_ids.items()}
+
+
+def build_review(session: Session, workspace: str, spec: PeriodSpec, now: datetime, *,
+                 initiatives: list[Initiative] | None = None,
+                 with_history: bool = True, period_at: datetime | None = None) -> Review:
+    """Review every active initiative (or the given ones) over the period ``spec``."""
+    chosen = initiatives if initiatives is not None else list_initiatives(session, workspace)
+    periods = [resolve(spec, cadence_of(initiative), period_at or now) for initiative in chosen]
+    points = _points_by_period(session, chosen, periods, now)
+    reviews = tuple(
+        review_initiative(session, initiative, period, now, with_history=with_history,
+                          points=points[(period.start, period.clipped_end(now))])
+        for initiative, period in zip(chosen, periods, strict=True)
+    )
+    label = reviews[0].period.label if len(reviews) == 1 else spec.describe()
+    title = (f"Outcome review: {reviews[0].name}" if len(reviews) == 1
+             else "Outcome review")
+    return Review(title=title, period_label=label, generated_at=now, initiatives=reviews)

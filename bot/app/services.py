@@ -1,0 +1,322 @@
+"""Domain services: define criteria, sign them off, record values, keep the audit log.
+
+Every change goes through here, whichever transport asked for it (CLI, Slack, HTTP), so the
+agreement and audit rules hold everywhere: a change to agreed criteria sends the initiative
+back to draft, with the before and after recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.app.context import Actor
+from bot.core.errors import Conflict, NotFound, UsageError
+from bot.core.kinds import InitiativeStatus, Origin, SignoffRole
+from bot.core.points import MAX_SEGMENT_LENGTH, Reading
+from bot.storage.models import AuditEvent, Initiative, Metric, Signoff
+from bot.storage.samples import store_readings
+from metrics.kinds import check_config
+
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+RESERVED_KEYS = frozenset(
+    {"this", "last", "since", "between", "from", "past", "current", "previous", "all", "help"}
+)
+
+INITIATIVE_CRITERIA = ("name", "why", "who", "how", "what")
+INITIATIVE_SETTINGS = (
+    "channel", "product_owner", "engineering_owner",
+    "sprint_days", "sprint_anchor", "timezone", "fiscal_year_start_month",
+)
+METRIC_FIELDS = (
+    "name", "question", "unit", "direction", "baseline_value", "baseline_at", "target_value",
+    "target_date", "noise", "stale_after_seconds", "source_kind", "source_config",
+    "guard_rail",
+)
+
+
+def validate_key(key: str, what: str) -> str:
+    if not KEY_PATTERN.match(key) or key in RESERVED_KEYS:
+        raise UsageError(
+            f"{key!r} cannot be used as {what} key: use lowercase letters, digits, '-' or "
+            f"'_' (up to 64, starting with a letter or digit), and not a period word like "
+            f"'this' or 'last'."
+        )
+    return key
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(row: Initiative | Metric, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _jsonable(getattr(row, name)) for name in fields}
+
+
+def record_audit(session: Session, actor: Actor, action: str, *, initiative: Initiative | None,
+                 at: datetime, metric: Metric | None = None,
+                 before: dict[str, Any] | None = None,
+                 after: dict[str, Any] | None = None) -> None:
+    """Append one audit row; ``at`` is the moment of the act, from the caller's clock."""
+    session.add(AuditEvent(
+        workspace=actor.workspace,
+        initiative_id=initiative.id if initiative else None,
+        metric_id=metric.id if metric else None,
+        actor=actor.user,
+        action=action,
+        before=before,
+        after=after,
+        at=at,
+    ))
+
+
+def _apply_changes(row: Initiative | Metric, fields: dict[str, Any]
+                   ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """Set the fields that differ; return their names and their values before and after."""
+    changed = [name for name, value in fields.items() if getattr(row, name) != value]
+    before = _snapshot(row, tuple(changed))
+    for name in changed:
+        setattr(row, name, fields[name])
+    return changed, before, _snapshot(row, tuple(changed))
+
+
+def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
+                      reason: str, now: datetime) -> bool:
+    """An agreed initiative whose criteria change goes back to draft at a new revision."""
+    if initiative.status != InitiativeStatus.AGREED:
+        return False
+    before = {"status": initiative.status, "revision": initiative.revision}
+    initiative.status = InitiativeStatus.DRAFT.value
+    initiative.revision += 1
+    initiative.agreed_at = None
+    record_audit(session, actor, "reopened", initiative=initiative, at=now, before=before,
+           after={"status": initiative.status, "revision": initiative.revision,
+                  "reason": reason})
+    return True
+
+
+def get_initiative(session: Session, workspace: str, key: str, *,
+                   for_update: bool = False) -> Initiative | None:
+    """The initiative ``key`` in ``workspace``; ``for_update`` locks its row until the
+    transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
+    query = select(Initiative).where(Initiative.workspace == workspace, Initiative.key == key)
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
+def find_initiative(session: Session, workspace: str, key: str) -> Initiative:
+    """The initiative ``key`` in ``workspace``, or NotFound listing the known keys."""
+    initiative = get_initiative(session, workspace, key)
+    if initiative is None:
+        known = session.scalars(
+            select(Initiative.key).where(Initiative.workspace == workspace).order_by(
+                Initiative.key)
+        ).all()
+        hint = f" Known initiatives: {', '.join(known)}." if known else (
+            " There are none yet: create one with `define <key> \"<name>\"`."
+        )
+        raise NotFound(f"No initiative {key!r}.{hint}")
+    return initiative
+
+
+def find_metric(initiative: Initiative, key: str) -> Metric:
+    for metric in initiative.metrics:
+        if metric.key == key:
+            return metric
+    known = ", ".join(m.key for m in initiative.metrics) or "none yet"
+    raise NotFound(f"Initiative {initiative.key!r} has no metric {key!r}. Metrics: {known}.")
+
+
+def list_initiatives(session: Session, workspace: str, *,
+                     include_archived: bool = False) -> list[Initiative]:
+    query = select(Initiative).where(Initiative.workspace == workspace).options(
+        selectinload(Initiative.metrics))
+    if not include_archived:
+        query = query.where(Initiative.status != InitiativeStatus.ARCHIVED)
+    return list(session.scalars(query.order_by(Initiative.key)).all())
+
+
+def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str, Any], *,
+                      now: datetime) -> tuple[Initiative, bool]:
+    """Create the initiative ``key`` or update its fields. Returns (initiative, created)."""
+    validate_key(key, "an initiative")
+    unknown = set(fields) - set(INITIATIVE_CRITERIA) - set(INITIATIVE_SETTINGS)
+    if unknown:
+        raise UsageError(f"Unknown initiative field(s): {', '.join(sorted(unknown))}.")
+    existing = get_initiative(session, actor.workspace, key)
+    if existing is None:
+        if not fields.get("name"):
+            raise UsageError(f"A new initiative needs a name: define {key} \"<name>\" ...")
+        initiative = Initiative(workspace=actor.workspace, key=key, created_by=actor.user,
+                                status=InitiativeStatus.DRAFT.value, revision=1)
+        for name, value in fields.items():
+            setattr(initiative, name, value)
+        session.add(initiative)
+        session.flush()
+        record_audit(session, actor, "defined", initiative=initiative, at=now,
+                     after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
+        return initiative, True
+    if existing.status == InitiativeStatus.ARCHIVED:
+        raise Conflict(f"Initiative {key!r} is archived; archived criteria cannot change.")
+    changed, before, after = _apply_changes(existing, fields)
+    if not changed:
+        return existing, False
+    record_audit(session, actor, "changed", initiative=existing, at=now, before=before,
+                 after=after)
+    if set(changed) & set(INITIATIVE_CRITERIA):
+        _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}",
+                          now)
+    return existing, False
+
+
+def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
+                  fields: dict[str, Any], *, now: datetime) -> tuple[Metric, bool]:
+    """Add the metric ``key`` to an initiative, or update it. Returns (metric, created)."""
+    validate_key(key, "a metric")
+    unknown = set(fields) - set(METRIC_FIELDS)
+    if unknown:
+        raise UsageError(f"Unknown metric field(s): {', '.join(sorted(unknown))}.")
+    initiative = find_initiative(session, actor.workspace, initiative_key)
+    if initiative.status == InitiativeStatus.ARCHIVED:
+        raise Conflict(f"Initiative {initiative_key!r} is archived; it takes no new metrics.")
+    metric = next((m for m in initiative.metrics if m.key == key), None)
+    _check_source(metric, fields)
+    if metric is None:
+        for required in ("name", "target_value"):
+            if fields.get(required) is None:
+                raise UsageError(
+                    f"A new metric needs {required.replace('_value', '')}: metric add "
+                    f"{initiative_key} {key} \"<name>\" baseline=<n> target=<n> by=<date>"
+                )
+        metric = Metric(key=key, initiative=initiative, source_kind="manual",
+                        source_config={})
+        for name, value in fields.items():
+            setattr(metric, name, value)
+        session.add(metric)
+        session.flush()
+        record_audit(session, actor, "metric added", initiative=initiative, at=now, metric=metric,
+                     after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
+        _reopen_if_agreed(session, actor, initiative, f"added metric {key}", now)
+        return metric, True
+    changed, before, after = _apply_changes(metric, fields)
+    if not changed:
+        return metric, False
+    record_audit(session, actor, "metric changed", initiative=initiative, at=now,
+                 metric=metric,
+                 before={"key": key, **before}, after={"key": key, **after})
+    _reopen_if_agreed(session, actor, initiative,
+                      f"changed {key}: {', '.join(sorted(changed))}", now)
+    return metric, False
+
+
+def _check_source(metric: Metric | None, fields: dict[str, Any]) -> None:
+    """Refuse a source config that could never be pulled (e.g. a SQL query that writes)
+    before anything is stored; the sources check again at pull time."""
+    if not {"source_kind", "source_config"} & fields.keys():
+        return
+
+    kind = fields.get("source_kind") or (metric.source_kind if metric else "manual")
+    config = fields.get("source_config", metric.source_config if metric else {})
+    check_config(str(kind), config or {})
+
+
+def owner_roles(initiative: Initiative, user: str) -> list[SignoffRole]:
+    roles = []
+    if initiative.product_owner == user:
+        roles.append(SignoffRole.PRODUCT)
+    if initiative.engineering_owner == user:
+        roles.append(SignoffRole.ENGINEERING)
+    return roles
+
+
+def missing_signoffs(initiative: Initiative) -> list[SignoffRole]:
+    signed = {s.role for s in initiative.signoffs if s.revision == initiative.revision}
+    return [role for role in SignoffRole if role.value not in signed]
+
+
+def agree(session: Session, actor: Actor, initiative_key: str,
+          role: SignoffRole | None = None, *, now: datetime
+          ) -> tuple[Initiative, list[SignoffRole]]:
+    """Sign the current revision as owner. Returns the initiative and the roles still missing."""
+    initiative = find_initiative(session, actor.workspace, initiative_key)
+    if initiative.status in (InitiativeStatus.ARCHIVED, InitiativeStatus.CLOSED):
+        raise Conflict(f"Initiative {initiative_key!r} is {initiative.status}; it cannot be "
+                       "agreed.")
+    if not initiative.product_owner or not initiative.engineering_owner:
+        raise Conflict(
+            f"Set both owners before signing off: define {initiative_key} po=@someone "
+            "eng=@someone"
+        )
+    if not any(m.target_value is not None for m in initiative.metrics):
+        raise Conflict(
+            f"{initiative_key!r} has no metric with a target yet: add one with `metric add`."
+        )
+    roles = owner_roles(initiative, actor.user)
+    if role is not None:
+        if role not in roles:
+            raise Conflict(f"Only the {role.value} owner can sign as {role.value}.")
+        roles = [role]
+    if not roles:
+        raise Conflict(
+            f"Only the owners of {initiative_key!r} (product: {initiative.product_owner}, "
+            f"engineering: {initiative.engineering_owner}) can agree to its criteria."
+        )
+    already = {s.role for s in initiative.signoffs if s.revision == initiative.revision}
+    for signing_role in roles:
+        if signing_role.value in already:
+            continue
+        initiative.signoffs.append(Signoff(revision=initiative.revision, role=signing_role.value,
+                                           user=actor.user, at=now))
+        record_audit(session, actor, "signed", initiative=initiative, at=now,
+               after={"role": signing_role.value, "revision": initiative.revision})
+    session.flush()
+    missing = missing_signoffs(initiative)
+    if not missing and initiative.status != InitiativeStatus.AGREED:
+        initiative.status = InitiativeStatus.AGREED.value
+        initiative.agreed_at = now
+        record_audit(session, actor, "agreed", initiative=initiative, at=now,
+                     before={"status": "draft"},
+               after={"status": "agreed", "revision": initiative.revision})
+    return initiative, missing
+
+
+def archive(session: Session, actor: Actor, initiative_key: str, *, now: datetime
+            ) -> Initiative:
+    initiative = find_initiative(session, actor.workspace, initiative_key)
+    if initiative.status == InitiativeStatus.ARCHIVED:
+        return initiative
+    before = {"status": initiative.status}
+    initiative.status = InitiativeStatus.ARCHIVED.value
+    record_audit(session, actor, "archived", initiative=initiative, at=now, before=before,
+           after={"status": initiative.status})
+    return initiative
+
+
+def record_value(session: Session, actor: Actor, initiative_key: str, metric_key: str,
+                 value: float, observed_at: datetime, segment: str = "",
+                 origin: Origin = Origin.MANUAL) -> bool:
+    """Store one value. Returns False when that (metric, segment, time) was already stored."""
+    if not math.isfinite(value):
+        raise UsageError(f"{value} is not a finite number.")
+    if len(segment) > MAX_SEGMENT_LENGTH:
+        raise UsageError(f"A segment name is at most {MAX_SEGMENT_LENGTH} characters.")
+    initiative = find_initiative(session, actor.workspace, initiative_key)
+    metric = find_metric(initiative, metric_key)
+    stored = store_readings(session, metric.id, [Reading(observed_at, value, segment)],
+                            origin=origin.value, recorded_by=actor.user)
+    return stored == 1
+
+
+def audit_log(session: Session, initiative: Initiative, limit: int = 30) -> list[AuditEvent]:
+    return list(session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.initiative_id == initiative.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all())

@@ -1,0 +1,259 @@
+"""The `outcome` command line: the shared grammar plus local-only verbs (demo, db, ask).
+
+With no Slack credentials this is the embedded default: a SQLite file, local rendering and
+demo data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import wiring
+from bot.app import criteria, fitness
+from bot.app.commands import execute, run
+from bot.app.context import Actor, Context, Defaults, Reply
+from bot.app.demo import run_demo
+from bot.cli import sources
+from bot.core.clock import system_clock
+from bot.core.errors import ConfigError, OutcomeError, UsageError
+from bot.core.periods import PeriodSpec, parse_period
+from bot.core.settings import SETTINGS, Settings, load_settings
+from bot.grammar.commands import help_text
+from bot.grammar.questions import parse_question, question_help
+from bot.render.text import review_terminal
+from bot.storage import db
+
+LOCAL_VERBS = {"demo", "db", "ask", "settings", "apply", "check", "export", "push",
+               "backfill"}
+
+
+def _print_reply(reply: Reply, *, color: bool) -> int:
+    if reply.review is not None and reply.review_is_answer:
+        print(review_terminal(reply.review, color=color))
+    else:
+        print(reply.text, file=sys.stderr if reply.error else sys.stdout)
+    return 1 if reply.error else 0
+
+
+def _context(settings: Settings) -> Context:
+    return wiring.command_context(settings, db.session_factory(wiring.open_database(settings)))
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return system_clock()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now must be an ISO date-time, got {text!r}.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _demo(args: list[str], settings: Settings) -> int:
+    parser = argparse.ArgumentParser(prog="outcome demo",
+                                     description="Build the demo workspace and review it.")
+    parser.add_argument("--out", default="outcome-demo", help="output folder")
+    parser.add_argument("--period", default="this sprint", help="e.g. 'last sprint'")
+    parser.add_argument("--now", help="pretend the current time is this ISO date-time")
+    options = parser.parse_args(args)
+    if not settings.outcome_demo_data:
+        raise ConfigError("OUTCOME_DEMO_DATA is off, so `outcome demo` will not create data.")
+    period: PeriodSpec = parse_period(options.period.split())
+    started = time.perf_counter()
+    engine = wiring.open_database(settings)
+    result = run_demo(db.session_factory(engine), settings.outcome_workspace,
+                      Path(options.out), _parse_now(options.now), period)
+    elapsed = time.perf_counter() - started
+    print(review_terminal(result.review, color=sys.stdout.isatty()))
+    created = ", ".join(result.created) or "none (already there)"
+    print(f"\nDemo initiatives created: {created}; samples added: {result.samples_added}.")
+    print(f"Wrote {len(result.files)} files to {Path(options.out).resolve()}:")
+    for path in result.files:
+        print(f"  {path.name}")
+    print(f"Done in {elapsed:.1f} s. Open {Path(options.out) / 'review.html'} for the charts.")
+    return 0
+
+
+def _db(args: list[str], settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    if args == ["upgrade"]:
+        db.upgrade(engine)
+        print(f"Schema at {', '.join(db.current_revisions(engine))}.")
+        return 0
+    if args == ["current"]:
+        state = "up to date" if db.schema_is_current(engine) else "needs `outcome db upgrade`"
+        revisions = ", ".join(db.current_revisions(engine)) or "none"
+        print(f"Schema revision {revisions} ({state}).")
+        return 0
+    raise UsageError("Unknown db command.", "outcome db upgrade | outcome db current")
+
+
+def _ask(args: list[str], settings: Settings) -> int:
+    if not args:
+        print(question_help())
+        return 0
+    ctx = _context(settings)
+    command = parse_question(" ".join(args), ctx.now().date())
+    return _print_reply(execute(command, ctx), color=sys.stdout.isatty())
+
+
+def _settings_help() -> int:
+    for setting in SETTINGS:
+        print(f"{setting.name} (default: {setting.default or '—'})\n    {setting.help}")
+    return 0
+
+
+def _apply(args: list[str], settings: Settings) -> int:
+    parser = argparse.ArgumentParser(
+        prog="outcome apply",
+        description="Create or update initiatives, metrics and schedules from a criteria "
+                    "YAML file. Changes to agreed criteria reopen them, as in Slack.")
+    parser.add_argument("file", nargs="?", help="the criteria file, or - for stdin")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would change and write nothing")
+    parser.add_argument("--print-schema", action="store_true",
+                        help="print the file's JSON Schema (for editors) and exit")
+    options = parser.parse_args(args)
+    if options.print_schema:
+        print(criteria.schema_text(), end="")
+        return 0
+    if not options.file:
+        raise UsageError("Name the criteria file.", "outcome apply <file.yaml> [--dry-run]")
+    try:
+        text = (sys.stdin.read() if options.file == "-"
+                else Path(options.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+        raise UsageError(f"Cannot read {options.file}: {reason}.") from None
+    document = criteria.load(text, "<stdin>" if options.file == "-" else options.file)
+    engine = wiring.open_database(settings)
+    result = criteria.apply(
+        db.session_factory(engine), Actor(settings.outcome_workspace, settings.cli_user),
+        document, now=system_clock(), dry_run=options.dry_run,
+        defaults=Defaults.from_settings(settings))
+    print(result.text())
+    return 0
+
+
+def _check(args: list[str], settings: Settings) -> int:
+    """Exit 0 when every agreed threshold holds, 1 when one does not or data is missing,
+    2 when the check itself could not run."""
+    parser = argparse.ArgumentParser(
+        prog="outcome check",
+        description="Fitness functions: judge each metric's latest value against its "
+                    "agreed target or guard rail.")
+    parser.add_argument("--initiative", "-i", action="append", metavar="KEY",
+                        help="check only this initiative (repeatable)")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also enforce initiatives whose criteria are not agreed yet")
+    parser.add_argument("--now", help="pretend the current time is this ISO date-time")
+    options = parser.parse_args(args)
+    try:
+        now = _parse_now(options.now)
+        engine = wiring.open_database(settings)
+        with db.transaction(db.session_factory(engine)) as session:
+            report = fitness.check(session, settings.outcome_workspace, now,
+                                   initiatives=options.initiative,
+                                   include_drafts=options.drafts)
+        if options.junit:
+            junit = Path(options.junit)
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            junit.write_bytes(fitness.junit_xml(report))
+    except OSError as exc:
+        print(f"Cannot write {options.junit}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except OutcomeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(fitness.report_text(report))
+    return report.exit_code
+
+
+def _export(args: list[str], settings: Settings) -> int:
+    parser = argparse.ArgumentParser(
+        prog="outcome export",
+        description="Export an initiative (or all) as arc42 Markdown, CSV samples or "
+                    "criteria YAML.")
+    parser.add_argument("words", nargs="+", metavar="INITIATIVE",
+                        help="the initiative key, or all (grammar options such as "
+                             "format=csv work too)")
+    parser.add_argument("--format", "-f", choices=("arc42", "csv", "yaml"), default=None,
+                        help="default: arc42")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write here instead of stdout")
+    options = parser.parse_args(args)
+    text = f"export {_join(options.words)}"
+    if options.format:
+        text += f" format={options.format}"
+    reply = run(text, _context(settings))
+    if reply.error or reply.attachment is None:
+        return _print_reply(reply, color=False)
+    if options.output in (None, "-"):
+        sys.stdout.buffer.write(reply.attachment.content)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(options.output).write_bytes(reply.attachment.content)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {options.output}: {exc.strerror}.") from None
+    print(f"Wrote {options.output} ({len(reply.attachment.content):,} bytes).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `outcome` console command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv in ([], ["-h"], ["--help"]):
+        print(help_text(prefix="outcome"))
+        print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
+              "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
+              "  outcome settings\n"
+              "  outcome serve (Slack over HTTP on $PORT) | outcome clock (digests and "
+              "pulls) |\n  outcome run (both in one process; Socket Mode if SLACK_APP_TOKEN "
+              "is set)\n"
+              "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
+              "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
+              "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
+        print(sources.HELP)
+        return 0
+    try:
+        settings = load_settings()
+        verb = argv[0]
+        if verb == "demo":
+            return _demo(argv[1:], settings)
+        if verb == "db":
+            return _db(argv[1:], settings)
+        if verb == "ask":
+            return _ask(argv[1:], settings)
+        if verb == "settings":
+            return _settings_help()
+        if verb == "clock":  # the scheduler alone: pulls, and digests with Slack credentials
+            return wiring.run_clock(settings)
+        if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode
+            return wiring.serve(settings) if verb == "serve" else wiring.run(settings)
+        if verb in ("apply", "check", "export"):
+            return {"apply": _apply, "check": _check, "export": _export}[verb](argv[1:],
+                                                                          settings)
+        if verb in ("push", "backfill"):
+            return sources.VERBS[verb](argv[1:], settings)
+        ctx = _context(settings)
+        return _print_reply(run(_join(argv), ctx), color=sys.stdout.isatty())
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OutcomeError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+
+
+def _join(argv: list[str]) -> str:
+    """Re-quote shell arguments so the grammar sees the same words as the shell did."""
+    return " ".join(shlex.quote(arg) for arg in argv)

@@ -1,0 +1,243 @@
+"""Review periods: this/last sprint, this/last quarter, since a date, between dates, last N days.
+
+Boundaries are local midnights in the initiative's time zone, converted to UTC, so a sprint
+that spans a daylight-saving change still starts and ends at 00:00 local time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.errors import UsageError
+
+PERIOD_USAGE = (
+    "this sprint | last sprint | this quarter | last quarter | last N days | "
+    "since YYYY-MM-DD | between YYYY-MM-DD and YYYY-MM-DD"
+)
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How an initiative's reviews are cut: sprint length and anchor, zone, fiscal year."""
+
+    sprint_days: int = 14
+    sprint_anchor: date = date(2026, 1, 5)
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = 1
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class PeriodSpec:
+    """A period as the user said it, before it is resolved against a cadence and a clock."""
+
+    kind: str  # this_sprint, last_sprint, this_quarter, last_quarter, since, between, last_days
+    start: date | None = None
+    end: date | None = None
+    days: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "since":
+            return f"since {self.start:%Y-%m-%d}"
+        if self.kind == "between":
+            return f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+        if self.kind == "last_days":
+            return f"last {self.days} days"
+        return self.kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A resolved half-open interval [start, end) in UTC, with a human label."""
+
+    start: datetime
+    end: datetime
+    label: str
+    timezone: str
+
+    def clipped_end(self, now: datetime) -> datetime:
+        """The end, or ``now`` when the period is still running."""
+        return min(self.end, now)
+
+    def dates_text(self) -> str:
+        """``Nov 16 – Nov 29, 2026 (Europe/Berlin)``: local calendar days, end inclusive."""
+        first, last = self.local_dates()
+        if first.year == last.year:
+            span = f"{first:%b} {first.day} – {last:%b} {last.day}, {last.year}"
+        else:
+            span = f"{first:%b} {first.day}, {first.year} – {last:%b} {last.day}, {last.year}"
+        return f"{span} ({self.timezone})"
+
+    def local_dates(self) -> tuple[date, date]:
+        zone = ZoneInfo(self.timezone)
+        last_instant = self.end - timedelta(microseconds=1)
+        return self.start.astimezone(zone).date(), last_instant.astimezone(zone).date()
+
+
+THIS_SPRINT = PeriodSpec("this_sprint")
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """00:00 of ``day`` in ``zone``, as UTC."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _sprint_start(day: date, cadence: Cadence) -> date:
+    offset = (day - cadence.sprint_anchor).days // cadence.sprint_days
+    return cadence.sprint_anchor + timedelta(days=offset * cadence.sprint_days)
+
+
+def _quarter_start(day: date, fy_start_month: int) -> date:
+    months_into_year = (day.month - fy_start_month) % 12
+    quarter_offset = months_into_year - months_into_year % 3
+    month_index = day.year * 12 + day.month - 1 - (months_into_year - quarter_offset)
+    return date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 + months
+    return date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def _quarter_label(start: date, fy_start_month: int) -> str:
+    quarter = ((start.month - fy_start_month) % 12) // 3 + 1
+    fiscal_year = start.year if fy_start_month == 1 or start.month < fy_start_month else (
+        start.year + 1
+    )
+    if fy_start_month == 1:
+        return f"Q{quarter} {start.year}"
+    return f"FY{fiscal_year} Q{quarter}"
+
+
+def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
+    """Turn a spec into UTC boundaries for ``cadence`` at instant ``now``."""
+    zone = cadence.zone
+    today = now.astimezone(zone).date()
+    if spec.kind in {"this_sprint", "last_sprint"}:
+        start_day = _sprint_start(today, cadence)
+        if spec.kind == "last_sprint":
+            start_day -= timedelta(days=cadence.sprint_days)
+        end_day = start_day + timedelta(days=cadence.sprint_days)
+        label = "this sprint" if spec.kind == "this_sprint" else "last sprint"
+    elif spec.kind in {"this_quarter", "last_quarter"}:
+        start_day = _quarter_start(today, cadence.fiscal_year_start_month)
+        if spec.kind == "last_quarter":
+            start_day = _add_months(start_day, -3)
+        end_day = _add_months(start_day, 3)
+        prefix = "this quarter" if spec.kind == "this_quarter" else "last quarter"
+        label = f"{prefix} ({_quarter_label(start_day, cadence.fiscal_year_start_month)})"
+    elif spec.kind == "since":
+        assert spec.start is not None
+        start_day, end_day = spec.start, today + timedelta(days=1)
+        label = f"since {start_day:%b %-d, %Y}"
+    elif spec.kind == "between":
+        assert spec.start is not None and spec.end is not None
+        start_day, end_day = spec.start, spec.end + timedelta(days=1)
+        label = "custom period"
+    elif spec.kind == "last_days":
+        end_day = today + timedelta(days=1)
+        start_day = end_day - timedelta(days=spec.days)
+        label = f"last {spec.days} days"
+    else:
+        raise UsageError(f"Unknown period {spec.kind!r}.", PERIOD_USAGE)
+    return Period(local_midnight(start_day, zone), local_midnight(end_day, zone), label,
+                  cadence.timezone)
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_date(text: str, today: date | None = None) -> date:
+    """Parse ``2026-10-01``, ``Oct 1``, ``1 Oct`` or ``October 1 2026``.
+
+    Without a year, the most recent such day on or before ``today`` is meant.
+    """
+    cleaned = text.strip().rstrip("?.!,").lower().replace(",", " ")
+    match = _ISO_DATE.match(cleaned)
+    try:
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        words = cleaned.split()
+        month = day = year = None
+        for word in words:
+            stripped = re.sub(r"(st|nd|rd|th)$", "", word) if word[:1].isdigit() else word
+            if stripped in MONTHS and month is None:
+                month = MONTHS[stripped]
+            elif stripped.isdigit() and len(stripped) == 4 and year is None:
+                year = int(stripped)
+            elif stripped.isdigit() and day is None:
+                day = int(stripped)
+            else:
+                raise ValueError(word)
+        if month is None or day is None:
+            raise ValueError(text)
+        if year is None:
+            today = today or date.today()
+            year = today.year
+            if date(year, month, day) > today:
+                year -= 1
+        return date(year, month, day)
+    except ValueError as exc:
+        raise UsageError(
+            f"{text.strip()!r} is not a date I understand.", "YYYY-MM-DD, e.g. 2026-10-01"
+        ) from exc
+
+
+def parse_period(words: list[str], today: date | None = None) -> PeriodSpec:
+    """Parse the words of a period; an empty list means this sprint."""
+    lowered = [w.lower().rstrip("?.!,") for w in words if w.strip()]
+    if not lowered:
+        return THIS_SPRINT
+    text = " ".join(lowered)
+    simple = {
+        "this sprint": "this_sprint", "sprint": "this_sprint", "current sprint": "this_sprint",
+        "last sprint": "last_sprint", "previous sprint": "last_sprint",
+        "this quarter": "this_quarter", "quarter": "this_quarter",
+        "current quarter": "this_quarter",
+        "last quarter": "last_quarter", "previous quarter": "last_quarter",
+    }
+    if text in simple:
+        return PeriodSpec(simple[text])
+    match = re.fullmatch(r"(?:last|past) (\d{1,4}) days?", text)
+    if match:
+        days = int(match[1])
+        if not 1 <= days <= 3660:
+            raise UsageError("The number of days must be between 1 and 3660.", PERIOD_USAGE)
+        return PeriodSpec("last_days", days=days)
+    if lowered[0] == "since" and len(lowered) > 1:
+        start = parse_date(" ".join(lowered[1:]), today)
+        return PeriodSpec("since", start=start)
+    match = re.fullmatch(r"(?:between|from) (.+?) (?:and|to|until) (.+)", text)
+    if match:
+        start, end = parse_date(match[1], today), parse_date(match[2], today)
+        if end < start:
+            raise UsageError(
+                f"The period ends ({end}) before it starts ({start}).", PERIOD_USAGE
+            )
+        return PeriodSpec("between", start=start, end=end)
+    raise UsageError(f"{' '.join(words)!r} is not a period I understand.", PERIOD_USAGE)
+
+
+def week_start(day: date) -> date:
+    """The Monday on or before ``day``."""
+    return day - timedelta(days=day.weekday())

@@ -1,0 +1,141 @@
+"""Claims on scheduled work, so each action happens once however many processes run.
+
+A claim is a row with a unique key (e.g. ``digest:7:sprint:2026-11-16``). Inserting it wins
+the work; a losing process sees IntegrityError and backs off. A claimer that dies leaves a
+lease that expires; another process then takes over with a compare-and-set UPDATE that only
+one process can win. Progress (the posted message ts, which thread replies are done) is
+saved under the same compare-and-set, so a taken-over claim resumes instead of repeating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.errors import OutcomeError
+from bot.storage.db import transaction
+from bot.storage.models import RunClaim
+
+CLAIMED, DONE, FAILED, MISSED = "claimed", "done", "failed", "missed"
+
+
+class LostClaim(OutcomeError):
+    """Another process took this claim over (our lease expired); stop working on it."""
+
+    permanent = False
+
+
+@dataclass
+class Claim:
+    """A claim this process holds."""
+
+    key: str
+    worker: str
+    attempts: int
+    scheduled_for: datetime
+    message_ts: str = ""
+    progress: list[str] = field(default_factory=list)
+
+    @property
+    def resumed(self) -> bool:
+        """True when an earlier attempt may already have posted something."""
+        return self.attempts > 1
+
+
+def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: str,
+              scheduled_for: datetime, now: datetime, lease: timedelta,
+              schedule_id: int | None = None, channel: str = "",
+              late: bool = False) -> Claim | None:
+    """Claim ``key`` for ``worker``; None when someone else holds it or it is finished."""
+    try:
+        with transaction(sessions) as session:
+            session.add(RunClaim(
+                key=key, kind=kind, schedule_id=schedule_id, channel=channel,
+                scheduled_for=scheduled_for, state=CLAIMED, claimed_by=worker,
+                lease_until=now + lease, attempts=1, late=late, message_ts="", progress=[],
+                error="",
+            ))
+        return Claim(key, worker, 1, scheduled_for)
+    except IntegrityError:
+        pass
+    with transaction(sessions) as session:
+        row = session.scalar(select(RunClaim).where(RunClaim.key == key))
+        if row is None or row.state in (DONE, MISSED):
+            return None
+        expired = row.lease_until is None or row.lease_until <= now
+        if not expired:
+            return None
+        taken = session.execute(
+            update(RunClaim)
+            .where(RunClaim.key == key, RunClaim.state == row.state,
+                   RunClaim.claimed_by == row.claimed_by, RunClaim.attempts == row.attempts)
+            .values(state=CLAIMED, claimed_by=worker, lease_until=now + lease,
+                    attempts=row.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            return None
+        return Claim(key, worker, row.attempts + 1, row.scheduled_for, row.message_ts,
+                     list(row.progress or []))
+
+
+def _update_own(sessions: sessionmaker[Session], claim: Claim, **values: object) -> None:
+    with transaction(sessions) as session:
+        result = session.execute(
+            update(RunClaim)
+            .where(RunClaim.key == claim.key, RunClaim.claimed_by == claim.worker,
+                   RunClaim.state == CLAIMED)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise LostClaim(f"claim {claim.key} was taken over")
+
+
+def save_progress(sessions: sessionmaker[Session], claim: Claim, *, now: datetime,
+                  lease: timedelta, message_ts: str | None = None,
+                  done_part: str | None = None) -> None:
+    """Record what has been posted so far, and extend the lease."""
+    if message_ts is not None:
+        claim.message_ts = message_ts
+    if done_part is not None and done_part not in claim.progress:
+        claim.progress.append(done_part)
+    _update_own(sessions, claim, message_ts=claim.message_ts, progress=list(claim.progress),
+                lease_until=now + lease, updated_at=now)
+
+
+def finish(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> None:
+    _update_own(sessions, claim, state=DONE, lease_until=None, error="", updated_at=now)
+
+
+def fail(sessions: sessionmaker[Session], claim: Claim, *, now: datetime, error: str,
+         retry_after: timedelta) -> None:
+    """Give the claim back; any process may retry it after ``retry_after``."""
+    _update_own(sessions, claim, state=FAILED, lease_until=now + retry_after,
+                error=error[:2000], updated_at=now)
+
+
+def record_missed(sessions: sessionmaker[Session], *, key: str, kind: str,
+                  scheduled_for: datetime, now: datetime, schedule_id: int | None,
+                  channel: str, reason: str) -> bool:
+    """Note, once, an occurrence too old to post. Returns True when newly recorded."""
+    try:
+        with transaction(sessions) as session:
+            session.add(RunClaim(
+                key=key, kind=kind, schedule_id=schedule_id, channel=channel,
+                scheduled_for=scheduled_for, state=MISSED, claimed_by="", lease_until=None,
+                attempts=0, late=True, message_ts="", progress=[], error=reason,
+                updated_at=now,
+            ))
+        return True
+    except IntegrityError:
+        return False
+
+
+def claim_state(sessions: sessionmaker[Session], key: str) -> RunClaim | None:
+    with sessions() as session:
+        return session.scalar(select(RunClaim).where(RunClaim.key == key))
