@@ -27,7 +27,9 @@ from sqlalchemy import func, select
 
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.models import Initiative, Metric, PullAttempt, Sample
-from metrics.pulling import Puller, PullJob, PullPolicy, default_resources, pulled_metrics
+from metrics.jobs import PullJob, pulled_metrics
+from metrics.pulling import Puller, PullPolicy
+from metrics.resources import open_resources
 
 METRICS, PER_INITIATIVE, LATENCY = 1000, 20, 0.05
 
@@ -97,9 +99,9 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.05)
-        resources = default_resources()
+        resources = open_resources()
         policy = PullPolicy(concurrency=options.concurrency)
-        puller = Puller(sessions, resources, policy)
+        puller = Puller(sessions, resources, policy, clock=lambda: datetime.now(UTC))
         started = time.perf_counter()
         report = puller.pull(jobs, at=datetime.now(UTC))
         wall = time.perf_counter() - started

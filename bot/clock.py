@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, contains_eager, sessionmaker
 from bot.app.digests import DigestPoster, DigestRunner
 from bot.core.clock import Clock
 from bot.storage.models import Metric
+from metrics.jobs import PullJob
 from metrics.kinds import unpulled_kinds
-from metrics.pulling import Puller, PullJob
+from metrics.pulling import Puller
 from metrics.scheduler import add_pull_job
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ def build_app(config: SlackConfig, runtime: Runtime, engine: Engine) -> App:
     client = make_client(config.api_url)
     # Listeners run on the request's thread and return once they have acked and handed
     # their work to the runtime: no hop to a pool and back before the ack is sent.
-    common = {"signing_secret": config.signing_secret or None, "client": client,
-              "process_before_response": True}
+    signing_secret = config.signing_secret or None
     if config.uses_oauth:
-        app = App(**common, oauth_settings=oauth_settings(config, engine),
+        app = App(signing_secret=signing_secret, client=client, process_before_response=True,
+                  oauth_settings=oauth_settings(config, engine),
                   user_facing_authorize_error_message=NOT_INSTALLED)
     else:
         client.token = config.bot_token  # bolt takes the token from its client
-        app = App(**common)
+        app = App(signing_secret=signing_secret, client=client, process_before_response=True)
     app.use(runtime.priority.middleware)
     for listeners in LISTENERS:
         listeners.register(app, runtime)

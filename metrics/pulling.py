@@ -23,30 +23,26 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.clock import Clock
 from bot.core.errors import SourceError
-from bot.core.kinds import InitiativeStatus, Origin
+from bot.core.kinds import Origin
 from bot.core.points import Reading
-from bot.core.values import parse_duration
 from bot.storage.db import transaction
-from bot.storage.models import Initiative, Metric, PullAttempt
+from bot.storage.models import Metric, PullAttempt
 from bot.storage.samples import store_readings, store_series
-from metrics.attempts import latest_attempts
-from metrics.kinds import get_source, unpulled_kinds
+from metrics.jobs import DEFAULT_EVERY, PullJob, due_jobs
+from metrics.kinds import get_source
 from metrics.registry import HistorySource
 from metrics.resources import Resources
 from metrics.secrets import Redactor
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EVERY = timedelta(hours=1)
-MIN_EVERY = timedelta(minutes=1)
-TRANSIENT_RETRY_AFTER = timedelta(minutes=5)
 MAX_ERROR_LENGTH = 500
 
 
@@ -60,21 +56,6 @@ class PullPolicy:
     backoff: float = 0.5
     deadline: float = 90.0
     batch_size: int = 200
-
-
-@dataclass(frozen=True)
-class PullJob:
-    """One metric to pull, detached from the session."""
-
-    metric_id: int
-    name: str  # <initiative>.<metric>, for messages
-    kind: str
-    config: dict[str, Any]
-
-    @classmethod
-    def of(cls, metric: Metric) -> PullJob:
-        return cls(metric.id, f"{metric.initiative.key}.{metric.key}", metric.source_kind,
-                   dict(metric.source_config or {}))
 
 
 @dataclass(frozen=True)
@@ -117,32 +98,12 @@ class PullReport:
         return "\n".join(lines)
 
 
-def pull_every(config: dict[str, Any]) -> timedelta:
-    """A metric's pull interval: ``every`` in its source config (e.g. "15m"), else hourly."""
-    raw = config.get("every")
-    if raw in (None, ""):
-        return DEFAULT_EVERY
-    try:
-        every = parse_duration(str(raw))
-    except ValueError:
-        return DEFAULT_EVERY
-    return max(every, MIN_EVERY)
-
-
-def _slot(now: datetime, every: timedelta) -> datetime:
-    """The start of the interval ``now`` falls in: scheduled pulls observe at slot times, so
-    two processes pulling the same slot store the same (idempotent) samples."""
-    seconds = int(every.total_seconds())
-    stamp = int(now.timestamp())
-    return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
-
-
 class Puller:
     """Pulls metrics on a bounded pool; construct once per process and reuse."""
 
     def __init__(self, sessions: sessionmaker[Session], resources: Resources,
                  policy: PullPolicy | None = None, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.sessions = sessions
         self.resources = resources
@@ -338,36 +299,3 @@ def _chunks(since: datetime, until: datetime, size: timedelta
     return chunks
 
 
-# ---------------------------------------------------------------------------- queries
-
-def pulled_metrics(session: Session, workspace: str | None = None, *,
-                   initiative: str | None = None, metric: str | None = None) -> list[Metric]:
-    """Metrics with a pulled source, in active initiatives, optionally narrowed."""
-    query = (select(Metric).join(Metric.initiative)
-             .where(Metric.source_kind.not_in(unpulled_kinds()),
-                    Initiative.status != InitiativeStatus.ARCHIVED.value)
-             .order_by(Initiative.key, Metric.key))
-    if workspace is not None:
-        query = query.where(Initiative.workspace == workspace)
-    if initiative is not None:
-        query = query.where(Initiative.key == initiative)
-    if metric is not None:
-        query = query.where(Metric.key == metric)
-    return list(session.scalars(query))
-
-
-def due_jobs(session: Session, now: datetime) -> list[tuple[PullJob, datetime]]:
-    """(job, slot) for every pulled metric that is due at ``now``."""
-    metrics = pulled_metrics(session)
-    attempts = latest_attempts(session, [m.id for m in metrics])
-    due = []
-    for metric in metrics:
-        slot = _slot(now, pull_every(metric.source_config or {}))
-        last = attempts.get(metric.id)
-        if last is not None and last.trigger != "backfill" and last.started_at >= slot:
-            retry = (not last.ok and not last.permanent
-                     and now - last.started_at >= TRANSIENT_RETRY_AFTER)
-            if not retry:
-                continue
-        due.append((PullJob.of(metric), slot))
-    return due

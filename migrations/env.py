@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.slack.tables  # noqa: F401  (adds slack_sdk's tables to Base.metadata)
+from bot.core.settings import load_settings
+from bot.storage.db import make_engine
 from bot.storage.models import Base
 
 config = context.config
@@ -13,9 +16,6 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is not None:
         return engine
-    from bot.core.settings import load_settings
-    from bot.storage.db import make_engine
-
     return make_engine(load_settings().database_url)
 
 

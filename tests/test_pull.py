@@ -22,7 +22,8 @@ from bot.core.review import Status
 from bot.grammar import commands as g
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Metric, PullAttempt, Sample
-from metrics.pulling import Puller, PullJob, PullPolicy, due_jobs, pulled_metrics
+from metrics.jobs import PullJob, due_jobs, pulled_metrics
+from metrics.pulling import Puller, PullPolicy
 from metrics.resources import Resources
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -329,7 +330,7 @@ def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
     upgrade(engine)
     add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 2}),
                                            "value": "n"})})
-    pull = Puller(session_factory(engine), resources, FAST)
+    pull = Puller(session_factory(engine), resources, FAST, clock=lambda: NOW)
     scheduler = BackgroundScheduler(timezone=UTC)
     add_pull_job(scheduler, pull)
 

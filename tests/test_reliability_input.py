@@ -12,6 +12,7 @@ import functools
 import json
 import string
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,11 +28,13 @@ from bot.storage.db import session_factory, transaction
 from bot.storage.models import Metric, PullAttempt
 from handlers import modals
 from handlers.commands import plan
-from metrics.pulling import Puller, PullJob, PullPolicy
+from metrics.jobs import PullJob
+from metrics.pulling import Puller, PullPolicy
 from metrics.resources import Resources
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded"
 CRITERIA = {
     "initiatives": "key, name, why, who, how, what, status, revision, channel, "
@@ -213,7 +216,7 @@ def test_a_query_that_writes_in_a_stored_config_is_refused_at_pull_and_the_table
     resources = Resources(http=__import__("httpx").Client())
     try:
         report = Puller(session_factory(seeded.engine), resources,
-                        PullPolicy(retries=0)).pull([job])
+                        PullPolicy(retries=0), clock=lambda: NOW).pull([job])
     finally:
         resources.close()
 

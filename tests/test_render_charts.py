@@ -17,12 +17,12 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from bot.render.charts import (
-    THUMBNAIL_WIDTH_PX,
     initiative_chart,
     initiative_figure,
     segment_chart,
     segment_figure,
 )
+from bot.render.figures import THUMBNAIL_WIDTH_PX
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

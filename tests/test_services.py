@@ -145,7 +145,7 @@ def test_a_new_metric_needs_a_target(sessions):
 def test_a_failed_command_rolls_back_everything_it_wrote(sessions):
     with pytest.raises(NotFound), transaction(sessions) as session:
         define_fleet(session)
-        record_value(session, EVE, "fleet", "nope", 1.0, datetime.now(UTC))
+        record_value(session, EVE, "fleet", "nope", 1.0, NOW)
     with transaction(sessions) as session, pytest.raises(NotFound):
         find_initiative(session, "T1", "fleet")
 

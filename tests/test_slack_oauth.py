@@ -16,12 +16,10 @@ from slack_helpers import (
     migrated_engine,
     serving,
 )
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 
 from bot.slack.config import SlackConfig
-from bot.storage.models import Base, Initiative
+from bot.storage.models import Initiative
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -101,17 +99,3 @@ def test_a_workspace_that_never_installed_gets_told_to_install(oauth_bot: Bot,
     assert result.status == 200
     reply = slack.wait_for_response(1)[0][1]
     assert reply["text"].startswith("Outcomes is not installed in this workspace")
-
-
-def test_our_store_tables_match_slack_sdks_own_definitions() -> None:
-    theirs = MetaData()
-    SQLAlchemyInstallationStore.build_installations_table(theirs, "slack_installations")
-    SQLAlchemyInstallationStore.build_bots_table(theirs, "slack_bots")
-    SQLAlchemyOAuthStateStore.build_oauth_states_table(theirs, "slack_oauth_states")
-
-    for name, table in theirs.tables.items():
-        ours = Base.metadata.tables[name]
-        assert [(c.name, str(c.type), c.nullable, c.primary_key) for c in ours.columns] == [
-            (c.name, str(c.type), c.nullable, c.primary_key) for c in table.columns], name
-        assert {(i.name, tuple(c.name for c in i.columns)) for i in ours.indexes} == {
-            (i.name, tuple(c.name for c in i.columns)) for i in table.indexes}, name

@@ -20,7 +20,8 @@ from bot.storage.db import session_factory, transaction
 from bot.storage.models import Sample
 from handlers.modals import metric_view
 from metrics import kinds
-from metrics.pulling import Puller, PullJob, pulled_metrics
+from metrics.jobs import PullJob, pulled_metrics
+from metrics.pulling import Puller
 from metrics.resources import Resources
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)

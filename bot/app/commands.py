@@ -16,6 +16,14 @@ from sqlalchemy.orm import Session
 from bot.app import digest_schedules
 from bot.app.context import Attachment, Context, Reply
 from bot.app.export import FORMAT_TITLES, export_initiatives
+from bot.app.replies import (
+    changed_text,
+    criterion,
+    diff_text,
+    movement_line,
+    unit_suffix,
+    values_text,
+)
 from bot.app.review_builder import build_review
 from bot.app.services import (
     agree,
@@ -36,10 +44,10 @@ from bot.core.periods import THIS_SPRINT
 from bot.core.review import Movement, Status, format_number
 from bot.grammar import commands as g
 from bot.storage.db import in_transaction
-from bot.storage.models import Initiative
 from bot.storage.samples import recent_samples
+from metrics.jobs import PullJob, pulled_metrics
 from metrics.kinds import is_pulled
-from metrics.pulling import Puller, PullJob, pulled_metrics
+from metrics.pulling import Puller
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +96,7 @@ def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
         return Reply(f"Defined {initiative.key}: {initiative.name} (draft). Next: "
                      f"{ctx.prefix} metric add {initiative.key} <key> \"<name>\" baseline=<n> "
                      f"target=<n> by=<date>", public=True)
-    return Reply(_changed_text(initiative, "Updated"), public=True)
-
-
-def _changed_text(initiative: Initiative, verb: str) -> str:
-    text = f"{verb} {initiative.key}: {initiative.name} ({initiative.status}"
-    text += f", revision {initiative.revision})."
-    if initiative.status == InitiativeStatus.DRAFT and initiative.revision > 1:
-        text += " The criteria changed, so both owners need to agree again."
-    return text
+    return Reply(changed_text(initiative, "Updated"), public=True)
 
 
 @_execute.register
@@ -106,16 +106,8 @@ def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
     initiative = metric.initiative
     verb = "Added" if created else "Updated"
     return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
-                 f"({_criterion(metric)}). {_changed_text(initiative, 'Initiative')}",
+                 f"({criterion(metric).text}). {changed_text(initiative, 'Initiative')}",
                  public=True)
-
-
-def _criterion(metric) -> str:
-    unit = f" {metric.unit}" if metric.unit else ""
-    better = "higher" if metric.direction == "up" else "lower"
-    by = f" by {metric.target_date:%Y-%m-%d}" if metric.target_date else ""
-    return (f"{format_number(metric.baseline_value)} → {format_number(metric.target_value)}"
-            f"{unit}{by}, {better} is better")
 
 
 @_execute.register
@@ -171,7 +163,7 @@ def _show(command: g.Show, session: Session, ctx: Context) -> Reply:
     ]
     for m in i.metrics:
         question = f" — {m.question}" if m.question else ""
-        lines.append(f"  • {m.key}: {m.name}{question} ({_criterion(m)}; source "
+        lines.append(f"  • {m.key}: {m.name}{question} ({criterion(m).text}; source "
                      f"{m.source_kind})")
     return Reply("\n".join(lines))
 
@@ -238,29 +230,12 @@ def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
                      review=review)
     lines = [f"{title}, {review.period_label}:"]
     for initiative, metric in movers:
-        lines.append(f"• {_movement_line(initiative.name, metric)}")
+        lines.append(f"• {movement_line(initiative.name, metric)}")
     for initiative, metric, segment in hidden:
-        change = segment.change
         lines.append(f"• {initiative.name} / {metric.definition.name} {segment.segment}: "
-                     f"{format_number(change.before.value if change.before else None)} → "
-                     f"{format_number(change.after.value if change.after else None)}"
-                     f"{_unit(metric.definition.unit)} regressed while the total improved")
+                     f"{values_text(segment.change, metric.definition.unit)} regressed while "
+                     "the total improved")
     return Reply("\n".join(lines), review=review)
-
-
-def _unit(unit: str) -> str:
-    return f" {unit}" if unit else ""
-
-
-def _movement_line(initiative_name: str, metric) -> str:
-    change, d = metric.change, metric.definition
-    rel = f" ({change.relative:+.0%})" if change.relative is not None else ""
-    line = (f"{initiative_name} / {d.name}: {format_number(change.before.value)} → "
-            f"{format_number(change.after.value)}{_unit(d.unit)}{rel}, "
-            f"{change.movement.value}; {metric.status.value}")
-    if metric.score is not None:
-        line += f", {abs(metric.score):.0%} of the gap"
-    return line
 
 
 @_execute.register
@@ -315,7 +290,7 @@ def _history(command: g.History, session: Session, ctx: Context) -> Reply:
             return Reply(f"{initiative.key}.{metric.key} has no values yet.")
         lines = [f"Latest values of {initiative.key}.{metric.key}:"] + [
             f"• {s.observed_at.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"{format_number(s.value)}{_unit(metric.unit)}"
+            f"{format_number(s.value)}{unit_suffix(metric.unit)}"
             f"{' ' + s.segment if s.segment else ''} ({s.origin}, {s.recorded_by or '–'})"
             for s in samples
         ]
@@ -323,25 +298,10 @@ def _history(command: g.History, session: Session, ctx: Context) -> Reply:
     events = audit_log(session, initiative)
     lines = [f"Changes to {initiative.key}, newest first:"] + [
         f"• {e.at.astimezone(zone):%Y-%m-%d %H:%M} {e.actor} {e.action}"
-        f"{_diff_text(e.before, e.after)}"
+        f"{diff_text(e.before, e.after)}"
         for e in events
     ]
     return Reply("\n".join(lines))
-
-
-def _diff_text(before: dict | None, after: dict | None) -> str:
-    """' deploy: target_value: 12.0 → 10.0' for a change, ' (label)' for a creation."""
-    after = after or {}
-    if not before:
-        label = after.get("key") or after.get("role") or after.get("name")
-        return f" ({label})" if label else ""
-    changes = "; ".join(
-        f"{name}: {before.get(name, '–')} → {value}"
-        for name, value in after.items()
-        if name != "key" and before.get(name) != value
-    )
-    prefix = f" {after['key']}" if "key" in after else ""
-    return prefix + (f": {changes}" if changes else "")
 
 
 @_execute.register
@@ -353,9 +313,6 @@ def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
 
 @_execute.register
 def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
-    # Imported here: exports pull in jinja2, PyYAML and jsonschema, which no other
-    # command needs, so every other command starts faster without them.
-
     if command.initiative is None:
         initiatives = list_initiatives(session, ctx.actor.workspace)
         if not initiatives:

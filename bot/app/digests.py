@@ -127,7 +127,7 @@ class DigestRunner:
             # Channels are independent: while one waits on Slack's per-channel pace or a
             # retry, others post. Each digest is still claimed on its own.
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest") as pool:
-                for _ in pool.map(lambda pair: self._handle(*pair, now, result), due):
+                for _ in pool.map(lambda pair: self._handle(pair[0], pair[1], now, result), due):
                     pass
         else:
             for schedule, occurrence in due:

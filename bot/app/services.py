@@ -8,7 +8,6 @@ back to draft, with the before and after recorded.
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -16,17 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.app.context import Actor
+from bot.core import values
 from bot.core.errors import Conflict, NotFound, UsageError
 from bot.core.kinds import InitiativeStatus, Origin, SignoffRole
 from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 from bot.storage.models import AuditEvent, Initiative, Metric, Signoff
 from bot.storage.samples import store_readings
 from metrics.kinds import check_config
-
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-RESERVED_KEYS = frozenset(
-    {"this", "last", "since", "between", "from", "past", "current", "previous", "all", "help"}
-)
 
 INITIATIVE_CRITERIA = ("name", "why", "who", "how", "what")
 INITIATIVE_SETTINGS = (
@@ -41,13 +36,11 @@ METRIC_FIELDS = (
 
 
 def validate_key(key: str, what: str) -> str:
-    if not KEY_PATTERN.match(key) or key in RESERVED_KEYS:
-        raise UsageError(
-            f"{key!r} cannot be used as {what} key: use lowercase letters, digits, '-' or "
-            f"'_' (up to 64, starting with a letter or digit), and not a period word like "
-            f"'this' or 'last'."
-        )
-    return key
+    """The key as stored, or :class:`UsageError` (the rule is :func:`values.parse_key`)."""
+    try:
+        return values.parse_key(key)
+    except ValueError as exc:
+        raise UsageError(f"{key!r} cannot be used as {what} key: {exc}.") from None
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,7 +18,8 @@ from bot.core.errors import UsageError
 from bot.core.settings import Settings
 from bot.grammar.commands import parse_duration, parse_reference
 from bot.storage import db
-from metrics.pulling import Puller, PullJob
+from metrics.jobs import PullJob
+from metrics.pulling import Puller
 from metrics.push import PushedValue, send_push
 
 
@@ -82,7 +83,7 @@ def backfill_main(args: list[str], settings: Settings) -> int:
         job = PullJob.of(metric)
     resources = wiring.source_resources(settings)
     try:
-        puller = Puller(sessions, resources)
+        puller = Puller(sessions, resources, clock=system_clock)
         outcome = puller.backfill(job, since, until, step=step,
                                   progress=ProgressBar(job.name))
         if not outcome.ok:

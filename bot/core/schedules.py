@@ -56,7 +56,7 @@ def _sprint_occurrences(rule: ScheduleRule, start: datetime, end: datetime
     length = timedelta(days=rule.sprint_days)
     first_day = (start - rule.lead).astimezone(zone).date() - length
     index = (first_day - rule.sprint_anchor).days // rule.sprint_days
-    found = []
+    found: list[Occurrence] = []
     while True:
         sprint_start = rule.sprint_anchor + index * length
         last_day = sprint_start + length - timedelta(days=1)
@@ -83,7 +83,7 @@ def _quarter_occurrences(rule: ScheduleRule, start: datetime, end: datetime
     first = start.astimezone(zone).date()
     months_into_year = (first.month - rule.fiscal_year_start_month) % 12
     month_index = first.month - 1 - months_into_year % 3 - 3
-    found = []
+    found: list[Occurrence] = []
     while True:
         quarter_start = _month_start(first.year, month_index)
         quarter_end = _month_start(first.year, month_index + 3)

@@ -7,7 +7,6 @@ as a ~360 px wide thumbnail.
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from collections.abc import Sequence
@@ -16,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
@@ -37,27 +35,25 @@ from bot.render.common import (
     shorten,
     with_unit,
 )
-
-FIGURE_WIDTH_IN = 6.0
-THUMBNAIL_WIDTH_PX = 360
-FONT_PT = 11  # ≈ 9 px at thumbnail width: the smallest text any chart draws
-TITLE_PT = 13
-PANEL_TITLE_PT = 12
-LINE_WIDTH_PT = 2.5
-MAX_SEGMENT_ROWS = 16
-MAX_PANELS = 16  # beyond this the image gets too tall to read; the last panel says so
-
-INK = "#24292f"
-MUTED = "#57606a"
-SERIES = "#0969da"
-PERIOD_SHADE = "#ddf4ff"
-BEFORE_BAR = "#afb8c1"
-MOVEMENT_COLOR = {
-    Movement.IMPROVED: "#2da44e",
-    Movement.REGRESSED: "#cf222e",
-    Movement.FLAT: "#8c959f",
-    Movement.UNKNOWN: "#8c959f",
-}
+from bot.render.figures import (
+    BEFORE_BAR,
+    FIGURE_WIDTH_IN,
+    FONT_PT,
+    INK,
+    LINE_WIDTH_PT,
+    MAX_PANELS,
+    MAX_SEGMENT_ROWS,
+    MOVEMENT_COLOR,
+    MUTED,
+    PANEL_TITLE_PT,
+    PERIOD_SHADE,
+    SERIES,
+    TITLE_PT,
+    message_panel,
+    new_figure,
+    png_bytes,
+    style_axes,
+)
 
 
 def initiative_chart_name(initiative: InitiativeReview) -> str:
@@ -71,13 +67,13 @@ def segment_chart_name(initiative: InitiativeReview, metric: MetricReview) -> st
 
 def initiative_chart(initiative: InitiativeReview, *, width_px: int = 1200) -> bytes:
     """Small multiples: one panel per metric, history with the review period shaded."""
-    return _png(initiative_figure(initiative, width_px=width_px))
+    return png_bytes(initiative_figure(initiative, width_px=width_px))
 
 
 def segment_chart(metric: MetricReview, period: Period, *, width_px: int = 1200) -> bytes | None:
     """Before vs after per segment as grouped bars; None when the metric has no segments."""
     figure = segment_figure(metric, period, width_px=width_px)
-    return None if figure is None else _png(figure)
+    return None if figure is None else png_bytes(figure)
 
 
 def initiative_figure(initiative: InitiativeReview, *, width_px: int = 1200) -> Figure:
@@ -98,7 +94,7 @@ def initiative_figure(initiative: InitiativeReview, *, width_px: int = 1200) -> 
     above = 0.45 + 0.23 * max((len(lines) for lines in titles), default=1)
     below, left, right, gap, header = 0.4, 0.9, 0.35, 1.0, 0.5
     height = header + rows * (above + plot_height + below)
-    figure = _figure(width_px, height, layout=None)
+    figure = new_figure(width_px, height, layout=None)
     plot_width = (FIGURE_WIDTH_IN - left - right - (columns - 1) * gap) / columns
     grid = figure.add_gridspec(
         rows,
@@ -123,9 +119,9 @@ def initiative_figure(initiative: InitiativeReview, *, width_px: int = 1200) -> 
     for ax, metric, lines in zip(axes, metrics, titles, strict=False):
         _metric_panel(ax, metric, initiative.period, zone, lines, name_width + 3, max_ticks)
     if omitted:
-        _message(axes[-1], f"+{omitted} more", "metrics not charted: see the review")
+        message_panel(axes[-1], f"+{omitted} more", "metrics not charted: see the review")
     if not metrics:
-        _message(figure.add_subplot(grid[0, 0]), "no data", "no metrics defined yet")
+        message_panel(figure.add_subplot(grid[0, 0]), "no data", "no metrics defined yet")
     return figure
 
 
@@ -137,7 +133,7 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
     shown = _chosen_segments(metric.segments)
     rows: list[tuple[str, Change, bool]] = [("Total", metric.change, False)]
     rows += [(shorten(s.segment, 24), s.change, s.regressed_while_total_improved) for s in shown]
-    figure = _figure(width_px, 1.9 + 0.62 * len(rows))
+    figure = new_figure(width_px, 1.9 + 0.62 * len(rows))
     figure.suptitle(
         f"{shorten(definition.name, 50)} by segment\n{period.dates_text()}",
         fontsize=TITLE_PT,
@@ -173,7 +169,7 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
     ax.set_xlim(low - 0.02 * (high - low or 1), high + 0.7 * (high - low or 1))
     ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
     ax.set_xlabel(shorten(definition.unit, 24) or "value")
-    _style_axes(ax)
+    style_axes(ax)
     for tick, (_, _, hidden) in zip(ax.get_yticklabels(), rows, strict=True):
         if hidden:
             tick.set_color(MOVEMENT_COLOR[Movement.REGRESSED])
@@ -209,42 +205,6 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
     if notes:
         ax.set_title("; ".join(notes), loc="left", fontsize=FONT_PT, color=MUTED, pad=28)
     return figure
-
-
-def _figure(width_px: int, height_in: float, layout: str | None = "constrained") -> Figure:
-    if width_px < 100:
-        raise ValueError(f"width_px must be at least 100, got {width_px}")
-    figure = Figure(
-        figsize=(FIGURE_WIDTH_IN, height_in),
-        dpi=width_px / FIGURE_WIDTH_IN,
-        layout=layout,
-        facecolor="white",
-    )
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure: Figure) -> bytes:
-    """Encode fast (zlib level 1: ~20% larger, twice as quick as the default).
-
-    A figure made without pyplot is not registered anywhere, so dropping it frees it;
-    ``Figure.clear()`` would only spend time resetting every axes first.
-    """
-    buffer = io.BytesIO()
-    figure.savefig(
-        buffer, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1}
-    )
-    return buffer.getvalue()
-
-
-def _style_axes(ax: Axes) -> None:
-    """Sizes and colours set per axes, not through rcParams, which are process-global."""
-    ax.tick_params(labelsize=FONT_PT, colors=MUTED, width=1.2, length=5)
-    ax.xaxis.label.set(fontsize=FONT_PT, color=INK)
-    ax.yaxis.label.set(fontsize=FONT_PT, color=INK)
-    for spine in ax.spines.values():
-        spine.set_color("#8c959f")
-    ax.spines[["top", "right"]].set_visible(False)
 
 
 def _title_lines(name: str, width: int) -> list[str]:
@@ -306,7 +266,7 @@ def _metric_panel(
         p for p in (metric.change.before, metric.change.after) if p and math.isfinite(p.value)
     ]
     if not points:
-        _message(ax, "no data", metric.status_reason)
+        message_panel(ax, "no data", metric.status_reason)
         return
     xs = mdates.date2num([p.at for p in points])
     ys = [p.value for p in points]
@@ -327,7 +287,7 @@ def _metric_panel(
     _date_axis(ax, period.start, zone, max_ticks)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
     ax.set_ylabel(shorten(definition.unit, 20) or "value")
-    _style_axes(ax)
+    style_axes(ax)
     ax.grid(axis="y", color="#eaeef2", lw=1)
 
 
@@ -403,35 +363,6 @@ def _limits(ax: Axes, metric: MetricReview, points: Sequence[Point], period: Per
     ax.set_ylim(low - pad, high + pad)
     times: list[datetime] = [points[0].at, points[-1].at, period.start, period.end]
     ax.set_xlim(mdates.date2num(min(times)), mdates.date2num(max(times)))
-
-
-def _message(ax: Axes, headline: str, detail: str) -> None:
-    """A panel that says something in words instead of showing an empty axis."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_color("#d0d7de")
-    ax.text(
-        0.5,
-        0.56,
-        headline,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=TITLE_PT + 5,
-        color=MUTED,
-        fontweight="bold",
-    )
-    ax.text(
-        0.5,
-        0.34,
-        "\n".join(textwrap.wrap(shorten(detail, 80), 26)),
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=FONT_PT,
-        color=MUTED,
-    )
 
 
 def _chosen_segments(segments: Sequence[SegmentReview]) -> list[SegmentReview]:

@@ -13,7 +13,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Column,
     Date,
     DateTime,
     Float,
@@ -22,11 +21,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -291,73 +288,3 @@ class SlackEventDelivery(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-# ---------------------------------------------------------------------------- Slack OAuth
-# The tables of slack_sdk's SQLAlchemy installation and OAuth state stores
-# (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore), declared here so that Alembic
-# (migration 0005) creates them and the schema check covers them. The stores query their
-# own copies of these definitions; tests/test_slack_oauth.py fails if the two drift apart.
-# Plain SQLAlchemy on purpose: the domain does not import slack_sdk.
-
-slack_installations = Table(
-    "slack_installations",
-    Base.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client_id", String(32), nullable=False),
-    Column("app_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("enterprise_name", String(200)),
-    Column("enterprise_url", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(200)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(200)),
-    Column("bot_token_expires_at", DateTime),
-    Column("user_id", String(32), nullable=False),
-    Column("user_token", String(200)),
-    Column("user_scopes", String(1000)),
-    Column("user_refresh_token", String(200)),
-    Column("user_token_expires_at", DateTime),
-    Column("incoming_webhook_url", String(200)),
-    Column("incoming_webhook_channel", String(200)),
-    Column("incoming_webhook_channel_id", String(200)),
-    Column("incoming_webhook_configuration_url", String(200)),
-    Column("is_enterprise_install", Boolean, default=False, nullable=False),
-    Column("token_type", String(32)),
-    Column("installed_at", DateTime, nullable=False, default=func.now()),
-    Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id",
-          "installed_at"),
-)
-
-slack_bots = Table(
-    "slack_bots",
-    Base.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client_id", String(32), nullable=False),
-    Column("app_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("enterprise_name", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(200)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(200)),
-    Column("bot_token_expires_at", DateTime),
-    Column("is_enterprise_install", Boolean, default=False, nullable=False),
-    Column("installed_at", DateTime, nullable=False, default=func.now()),
-    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
-)
-
-slack_oauth_states = Table(
-    "slack_oauth_states",
-    Base.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("state", String(200), nullable=False),
-    Column("expire_at", DateTime, nullable=False),
-)

@@ -62,7 +62,7 @@ class SlackServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _push(self, query: str, body: bytes) -> None:
         assert self.server.push is not None
-        workspace = (parse_qs(query).get("workspace") or [None])[0]
+        workspace = next(iter(parse_qs(query).get("workspace", [])), None)
         try:
             status, answer = self.server.push(workspace, self.headers.get("Authorization"),
                                               body)
@@ -135,11 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def _headers(self) -> dict[str, list[str]]:
+    def _headers(self) -> dict[str, str | Sequence[str]]:
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
-        return headers
+        return dict(headers)
 
     def _send_bolt(self, response: BoltResponse) -> None:
         self._send(response.status, response.headers, response.body)
@@ -158,7 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def slack_request(body: str, query: str, headers: dict[str, list[str]]) -> BoltRequest:
+def slack_request(body: str, query: str, headers: dict[str, str | Sequence[str]]
+                  ) -> BoltRequest:
     """The bolt request for an HTTP request from Slack.
 
     bolt reads any form body that contains the word "payload" anywhere as an interaction

@@ -1,0 +1,67 @@
+"""The composition root builds each process from the settings alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from bot import wiring
+from bot.core.errors import ConfigError
+from bot.core.settings import Settings, load_settings
+from bot.storage import db
+
+
+def settings_for(url: str, **environ: str) -> Settings:
+    return load_settings({"DATABASE_URL": url, "OUTCOME_USER": "eve",
+                          "OUTCOME_WORKSPACE": "T1", **environ})
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = wiring.open_database(settings_for(sqlite_url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_the_embedded_sqlite_file_is_migrated_on_first_use(sqlite_engine: Engine) -> None:
+    assert db.schema_is_current(sqlite_engine)
+
+
+def test_a_postgresql_database_behind_the_migrations_is_refused(postgres_url: str) -> None:
+    with pytest.raises(ConfigError, match="run `outcome db upgrade` first"):
+        wiring.open_database(settings_for(postgres_url))
+
+
+def test_without_slack_credentials_the_clock_pulls_and_posts_no_digests(
+        sqlite_url: str, sqlite_engine: Engine) -> None:
+    scheduler = wiring.build_clock(settings_for(sqlite_url), sqlite_engine,
+                                   db.session_factory(sqlite_engine))
+
+    assert [job.id for job in scheduler.get_jobs()] == ["pulls"]
+
+
+def test_with_a_bot_token_the_clock_also_posts_digests(sqlite_url: str,
+                                                      sqlite_engine: Engine) -> None:
+    settings = settings_for(sqlite_url, SLACK_BOT_TOKEN="xoxb-test",
+                            SLACK_SIGNING_SECRET="secret")
+
+    scheduler = wiring.build_clock(settings, sqlite_engine, db.session_factory(sqlite_engine))
+
+    assert sorted(job.id for job in scheduler.get_jobs()) == ["digests", "pulls"]
+
+
+def test_the_cli_acts_as_the_configured_user_with_the_configured_cadence(
+        sqlite_url: str, sqlite_engine: Engine) -> None:
+    settings = settings_for(sqlite_url, OUTCOME_TIMEZONE="Europe/Berlin",
+                            OUTCOME_SPRINT_DAYS="7", OUTCOME_FISCAL_YEAR_START="4")
+
+    ctx = wiring.command_context(settings, db.session_factory(sqlite_engine))
+
+    assert (ctx.actor.workspace, ctx.actor.user, ctx.prefix) == ("T1", "eve", "outcome")
+    assert (ctx.defaults.timezone, ctx.defaults.sprint_days,
+            ctx.defaults.fiscal_year_start_month) == ("Europe/Berlin", 7, 4)
+    assert ctx.now().tzinfo is not None
