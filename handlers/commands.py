@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 
 from bot.app.context import Actor
+from bot.core import values
 from bot.core.errors import UsageError
 from bot.grammar import commands as g
 from bot.slack.posting import SlackDeliveryError, SlackPoster
 from handlers import modals, signoff
 from handlers.common import GENERIC_ERROR, safe_execute, usage_text
+from handlers.markup import plain_text
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMAND = "/outcome"
-_METRIC_MODAL = re.compile(r"metric(?:\s+add)?(?:\s+([a-z0-9][a-z0-9_-]{0,63}))?", re.I)
+_METRIC_MODAL = re.compile(r"metric(?:\s+add)?(?:\s+(\S+))?", re.I)
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,24 @@ class Plan:
     initiative: str = ""
 
 
-def plan(text: str) -> Plan:
+def _modal_key(word: str | None) -> str | None:
+    """The initiative of ``metric add <initiative>`` (``""``: none given), or None."""
+    try:
+        return values.parse_key(word.lower()) if word else ""
+    except ValueError:
+        return None  # not a key: the grammar says what is wrong
+
+
+def plan(slack_text: str) -> Plan:
     """Decide from the text alone (no database, no Slack): safe to call before the ack."""
+    text = plain_text(slack_text)
     stripped = " ".join(text.split())
     if stripped.lower() == "define":
         return Plan("define_modal")
     match = _METRIC_MODAL.fullmatch(stripped)
-    if match:
-        return Plan("metric_modal", initiative=(match[1] or "").lower())
+    initiative = _modal_key(match[1]) if match else None
+    if initiative is not None:
+        return Plan("metric_modal", initiative=initiative)
     try:
         command = g.parse(text)
     except UsageError as exc:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from bot.app import commands
 from bot.app.context import Context, Reply
-from bot.core.errors import OutcomeError, UsageError
+from bot.core.errors import UsageError
 from bot.grammar import commands as g
 
-log = logging.getLogger(__name__)
-
-GENERIC_ERROR = ("Something went wrong on our side and it has been logged. Nothing you typed "
-                 "was lost; please try again in a minute.")
+GENERIC_ERROR = commands.GENERIC_ERROR
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -37,23 +33,13 @@ def user_of(body: dict[str, Any]) -> str:
 
 
 def usage_text(exc: UsageError, prefix: str = "/outcome") -> str:
-    message = exc.message
-    if exc.usage:
-        message += f"\nUsage: `{prefix} {exc.usage}`"
-    return message
+    """A usage error as Slack shows it: the usage as inline code."""
+    return commands.usage_text(exc, prefix, code=True)
 
 
 def safe_execute(command: g.Command, ctx: Context) -> Reply:
     """Execute a parsed command; errors become a specific reply, never an exception."""
-    try:
-        return commands.execute(command, ctx)
-    except UsageError as exc:
-        return Reply(usage_text(exc, ctx.prefix), error=True)
-    except OutcomeError as exc:
-        return Reply(exc.message, error=True)
-    except Exception:
-        log.exception("command failed: %s", type(command).__name__)
-        return Reply(GENERIC_ERROR, error=True)
+    return commands.execute_safely(command, ctx, code=True)
 
 
 def plain(text: str, limit: int = 3000) -> str:

@@ -275,14 +275,13 @@ def _source_config(form: _Form, kind: str) -> dict[str, Any]:
         return {}
     try:
         config = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         form.errors["config"] = f"Not valid JSON: {exc.msg} (line {exc.lineno})."
         return {}
     if not isinstance(config, dict):
         form.errors["config"] = 'Write a JSON object, e.g. {"query": "..."}.'
         return {}
     try:
-
         refuse_literal_secrets(config)
         check_config(kind, config)
     except OutcomeError as exc:

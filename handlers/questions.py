@@ -13,6 +13,7 @@ from bot.grammar.questions import parse_question, question_help
 from bot.render.blocks import initiative_messages
 from bot.slack.posting import SlackDeliveryError, SlackPoster, render_charts
 from handlers.common import GENERIC_ERROR, plain, safe_execute
+from handlers.markup import plain_text
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -45,7 +46,7 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
     poster = SlackPoster(client, join_public_channels=False)
     try:
         try:
-            command = parse_question(text, runtime.now().date())
+            command = parse_question(plain_text(text), runtime.now().date())
         except UsageError as exc:
             reply_text = exc.message
             command = None

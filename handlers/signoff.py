@@ -30,6 +30,7 @@ from bot.app.signoff import (
 )
 from bot.core.kinds import SignoffRole
 from bot.grammar import commands as g
+from bot.render.blocks import escape
 from bot.slack.posting import SlackDeliveryError, SlackPoster
 from bot.storage.db import transaction
 from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
@@ -86,9 +87,9 @@ def _send(poster: SlackPoster, session: Session, runtime: Runtime, actor: Actor,
 
 def reopened_text(event: CriteriaReopened) -> str:
     """The channel's notice that agreed criteria changed, with before → after per field."""
-    changes = "\n".join(f"• {line}" for line in event.changes) or (
+    changes = "\n".join(f"• {escape(line)}" for line in event.changes) or (
         f"• (details in `/outcome history {event.key}`)")
-    return (f":warning: <@{event.by}> changed the agreed criteria of *{event.name}* "
+    return (f":warning: <@{event.by}> changed the agreed criteria of *{escape(event.name)}* "
             f"(`{event.key}`), so they are back to draft at revision {event.to_revision}:\n"
             + changes)
 
@@ -98,16 +99,17 @@ def request_fallback(request: SignoffRequest) -> str:
 
 
 def _metric_line(metric: Criterion) -> str:
-    question = f" — _{metric.question}_" if metric.question else ""
-    return (f"• *{metric.name}*{question}: {metric.change} ({metric.better}, "
-            f"source {metric.source})")
+    question = f" — _{escape(metric.question)}_" if metric.question else ""
+    return (f"• *{escape(metric.name)}*{question}: {escape(metric.change)} ({metric.better}, "
+            f"source {escape(metric.source)})")
 
 
 def request_blocks(request: SignoffRequest) -> list[dict[str, Any]]:
     """The sign-off message: criteria, who signed, and buttons while signatures are missing."""
     criteria = "\n".join([
-        f"*Why:* {request.why or '–'}", f"*Who:* {request.who or '–'}",
-        f"*How:* {request.how or '–'}", f"*What:* {request.what or '–'}",
+        f"*{label}:* {escape(text) if text else '–'}"
+        for label, text in (("Why", request.why), ("Who", request.who), ("How", request.how),
+                            ("What", request.what))
     ])
     metrics = "\n".join(_metric_line(m) for m in request.metrics) or "_No metrics yet._"
     state = "\n".join(

@@ -109,7 +109,7 @@ def test_an_unexpected_failure_is_a_polite_reply_not_a_traceback(fleet, monkeypa
 @pytest.mark.parametrize(("question", "command"), [
     ("what moved this sprint?", g.Moved(PeriodSpec("this_sprint"))),
     ("What moved last quarter?", g.Moved(PeriodSpec("last_quarter"))),
-    ("<@U0BOT> what moved since Oct 1?", g.Moved(PeriodSpec("since", start=date(2026, 10, 1)))),
+    ("@U0BOT what moved since Oct 1?", g.Moved(PeriodSpec("since", start=date(2026, 10, 1)))),
     ("what moved in the last 30 days", g.Moved(PeriodSpec("last_days", days=30))),
     ("how is fleet doing?", g.ReviewCommand("fleet", PeriodSpec("this_sprint"))),
     ("how's fleet doing last sprint?", g.ReviewCommand("fleet", PeriodSpec("last_sprint"))),

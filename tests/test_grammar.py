@@ -11,13 +11,24 @@ from bot.grammar import commands as g
 
 
 def test_define_reads_key_quoted_name_and_impact_map_fields():
-    command = g.parse('define fleet "Fleet update" why="Fewer site visits" po=<@U123|ana> '
-                      "eng=@ben channel=<#C999|fleet> tz=Europe/Berlin sprint=2w")
+    command = g.parse('define fleet "Fleet update" why="Fewer site visits" po=@U123 '
+                      "eng=@ben channel=#C999 tz=Europe/Berlin sprint=2w")
     assert command == g.Define("fleet", {
         "name": "Fleet update", "why": "Fewer site visits", "product_owner": "U123",
         "engineering_owner": "ben", "channel": "C999", "timezone": "Europe/Berlin",
         "sprint_days": 14,
     })
+
+
+def test_slack_markup_is_not_the_grammars_to_read():
+    """The Slack handlers unwrap ``<@U123|ana>`` (handlers.markup); the grammar reads words."""
+    with pytest.raises(UsageError, match="po must name a user"):
+        g.parse("define fleet po=<@U123|ana>")
+
+
+def test_a_schedule_for_a_channel_takes_a_plain_channel_word():
+    assert g.parse("schedule #C999 retro=thu@15:00") == g.Schedule(
+        None, {}, {"sprint": {"retro_weekday": 3, "local_time": "15:00"}}, "C999")
 
 
 def test_typographic_quotes_from_slack_are_understood():
@@ -71,6 +82,8 @@ MALFORMED = [
     ('define fleet "Fleet update', "quotes"),
     ("define", "Missing the initiative key"),
     ("define Fleet!! name", "not a valid initiative key"),
+    ("define this", "not a period word like 'this'"),
+    ("record this.deploy 1", "does not name a metric"),
     ("define fleet Fleet update", "put it in quotes"),
     ("define fleet colour=red", "Unknown option colour="),
     ("define fleet tz=Mars/Olympus", "not an IANA time zone"),
@@ -83,6 +96,9 @@ MALFORMED = [
     ("metric add fleet deploy baseline=forty", "baseline must be a number"),
     ("metric add fleet deploy target=nan", "finite"),
     ("metric add fleet deploy by=31/03/2027", "date like 2026-12-31"),
+    ("metric add fleet deploy by=2027-02-30", "by must be a date like 2026-12-31 (got "),
+    ('metric add fleet deploy by="Mar 31"', "date like 2026-12-31"),
+    ("metric add fleet deploy source-config='{\"url\": '", "at character"),
     ("metric add fleet deploy direction=sideways", "up (higher is better)"),
     ("metric add fleet deploy stale=soon", "duration like"),
     ("metric add fleet deploy source=oracle", "source must be a source kind (got 'oracle')"),

@@ -16,9 +16,23 @@ from slack_helpers import (
 )
 from sqlalchemy import select
 
+from bot.app.replies import Criterion
+from bot.app.signoff import CriteriaReopened, SignoffRequest
+from bot.core.kinds import SignoffRole
 from bot.storage.models import Initiative
+from handlers.signoff import reopened_text, request_blocks
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
+
+
+def _text_objects(node: Any) -> list[dict[str, Any]]:
+    """Every Block Kit text object (a dict with a type and a text) inside ``node``."""
+    if isinstance(node, list):
+        return [found for item in node for found in _text_objects(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if isinstance(node.get("text"), str) and "type" in node else []
+    return own + [found for value in node.values() for found in _text_objects(value)]
 
 
 def _request(slack: FakeSlack) -> Message:
@@ -130,3 +144,24 @@ def test_a_click_on_an_outdated_request_is_refused(bot: Bot, slack: FakeSlack) -
 
     reply = slack.wait_for_response(1)[0][1]
     assert "changed since this message was posted (now revision 2)" in reply["text"]
+
+
+def test_markup_in_the_criteria_is_shown_not_obeyed() -> None:
+    # Text from a modal reaches the request as typed: the renderer escapes it.
+    metric = Criterion("deploy", "Deploy <@U0BOSS>", "Is it <b>fast</b>?", "40 → 12 min",
+                       "lower is better", "manual")
+    request = SignoffRequest("checkout", "Faster <!channel> checkout", 1, "draft",
+                             "<!here> ping & <https://evil|win>", "", "", "", (metric,),
+                             PO, ENG, (SignoffRole.PRODUCT,))
+    reopened = CriteriaReopened(CHANNEL, "checkout", "A <!channel>", ENG, 1, 2,
+                                ("why: old → <!here>",))
+
+    # Slack reads markup in mrkdwn text only; the header is plain text, shown as typed.
+    mrkdwn = [node["text"] for node in _text_objects(request_blocks(request))
+              if node["type"] == "mrkdwn"]
+    text = "\n".join([*mrkdwn, reopened_text(reopened)])
+
+    assert "*Why:* &lt;!here&gt; ping &amp; &lt;https://evil|win&gt;" in text
+    assert "*Deploy &lt;@U0BOSS&gt;* — _Is it &lt;b&gt;fast&lt;/b&gt;?_" in text
+    assert "*A &lt;!channel&gt;*" in text and "• why: old → &lt;!here&gt;" in text
+    assert "<!here>" not in text and "<!channel>" not in text and "<@U0BOSS>" not in text

@@ -52,21 +52,38 @@ from metrics.pulling import Puller
 log = logging.getLogger(__name__)
 
 
-def run(text: str, ctx: Context) -> Reply:
+GENERIC_ERROR = ("Something went wrong on our side and it has been logged. Nothing you typed "
+                 "was lost; please try again in a minute.")
+
+
+def usage_text(exc: UsageError, prefix: str, *, code: bool = False) -> str:
+    """The error and, when it has one, the command's usage (``code``: as inline code)."""
+    if not exc.usage:
+        return exc.message
+    usage = f"{prefix} {exc.usage}"
+    return f"{exc.message}\nUsage: " + (f"`{usage}`" if code else usage)
+
+
+def run(text: str, ctx: Context, *, code: bool = False) -> Reply:
     """Parse and execute ``text``; never raises: errors become a specific reply."""
     try:
-        return execute(g.parse(text), ctx)
+        command = g.parse(text)
     except UsageError as exc:
-        message = exc.message
-        if exc.usage:
-            message += f"\nUsage: {ctx.prefix} {exc.usage}"
-        return Reply(message, error=True)
+        return Reply(usage_text(exc, ctx.prefix, code=code), error=True)
+    return execute_safely(command, ctx, code=code)
+
+
+def execute_safely(command: g.Command, ctx: Context, *, code: bool = False) -> Reply:
+    """:func:`execute`, with every error turned into a specific reply (never a traceback)."""
+    try:
+        return execute(command, ctx)
+    except UsageError as exc:
+        return Reply(usage_text(exc, ctx.prefix, code=code), error=True)
     except OutcomeError as exc:
         return Reply(exc.message, error=True)
     except Exception:
-        log.exception("command failed: %r", text[:200])
-        return Reply("Something went wrong on our side and it has been logged; "
-                     "your input was not lost, please try again.", error=True)
+        log.exception("command failed: %s", type(command).__name__)
+        return Reply(GENERIC_ERROR, error=True)
 
 
 def execute(command: g.Command, ctx: Context) -> Reply:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ConfigError
-from bot.core.values import parse_timezone
+from bot.core.values import parse_sprint_days, parse_timezone
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Who the CLI acts as in audit records. Default: the login name."),
     Setting("OUTCOME_FISCAL_YEAR_START", "1",
             "Month (1-12) the fiscal year starts in, for quarterly reviews.", _parse_int),
-    Setting("OUTCOME_SPRINT_DAYS", "14", "Default sprint length in days.", _parse_int),
+    Setting("OUTCOME_SPRINT_DAYS", "14", "Default sprint length in days (1-91).",
+            parse_sprint_days),
     Setting("OUTCOME_PUSH_TOKEN", "",
             "Bearer token pipelines send to the push endpoint (POST /api/v1/push); unset: "
             "pushing over HTTP is off.", secret=True),
@@ -189,6 +190,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     month = values["OUTCOME_FISCAL_YEAR_START"]
     if not 1 <= month <= 12:
         raise ConfigError(f"OUTCOME_FISCAL_YEAR_START={month} is not valid: expected 1-12.")
-    if values["OUTCOME_SPRINT_DAYS"] < 1:
-        raise ConfigError("OUTCOME_SPRINT_DAYS must be at least 1.")
     return Settings(values)

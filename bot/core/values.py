@@ -51,9 +51,13 @@ def parse_duration(text: str) -> timedelta:
 def parse_sprint_days(text: str) -> int:
     """A sprint length in whole days, 1 to 91: ``14``, ``14d`` or ``2w``."""
     stripped = text.strip()
-    length = parse_duration(f"{stripped}d" if stripped.isdigit() else stripped)
+    try:
+        length = parse_duration(f"{stripped}d" if stripped.isdigit() else stripped)
+    except ValueError:
+        length = timedelta(0)
     if length % timedelta(days=1) or not 1 <= length.days <= MAX_SPRINT_DAYS:
-        raise ValueError(f"must be whole days between 1d and {MAX_SPRINT_DAYS}d, e.g. 14d")
+        raise ValueError(f"must be a duration of whole days between 1d and "
+                         f"{MAX_SPRINT_DAYS}d, e.g. 14d or 2w (got {text!r})")
     return length.days
 
 

@@ -21,7 +21,9 @@ QUESTIONS = (
     "help",
 )
 
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+# Who the question is addressed to ("@outcome what moved?"): a plain @word, as the Slack
+# handlers write a mention of the bot.
+_MENTION = re.compile(r"(?<!\S)@[\w.\-]+")
 
 
 def question_help() -> str:

@@ -19,7 +19,7 @@ from bot.app.criteria.problems import CriteriaInvalid, FieldPath, Problem, path_
 from bot.app.criteria.validation import schema_problems
 from bot.app.services import validate_key
 from bot.core.errors import UsageError
-from bot.core.values import parse_timezone
+from bot.core.values import parse_date, parse_timezone
 from bot.grammar import commands as g
 from metrics import kinds
 from metrics.secrets import literal_secrets
@@ -84,8 +84,10 @@ _NUMBER_FIELDS = {"baseline": "baseline_value", "target": "target_value",
 
 
 def _date(text: str) -> date:
+    # The shared parser decides what a date is; the message is the one criteria files
+    # have always given (the schema's pattern already explains the shape).
     try:
-        return date.fromisoformat(text)
+        return parse_date(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a calendar date") from None
 
