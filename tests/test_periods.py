@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.errors import UsageError
-from bot.core.periods import Cadence, PeriodSpec, parse_date, parse_period, resolve
+from bot.core.periods import Cadence, DayOfYear, PeriodSpec, parse_date, parse_period, resolve
+from bot.grammar import commands as g
 
 BERLIN = Cadence(sprint_days=14, sprint_anchor=date(2026, 3, 16), timezone="Europe/Berlin")
 
@@ -114,3 +115,47 @@ def test_bad_periods_are_refused_with_the_accepted_forms(words):
 def test_a_date_without_a_year_means_the_most_recent_one():
     assert parse_date("Dec 15", today=date(2026, 11, 29)) == date(2025, 12, 15)
     assert parse_date("1 October", today=date(2026, 11, 29)) == date(2026, 10, 1)
+
+
+def test_a_day_without_a_year_is_dated_when_the_review_runs_not_when_it_is_typed():
+    command = g.parse("review since Oct 1")
+    assert isinstance(command, g.ReviewCommand)
+    assert command.period == PeriodSpec("since", start=DayOfYear(10, 1))
+
+    in_november = resolve(command.period, BERLIN, datetime(2026, 11, 29, 12, tzinfo=UTC))
+    in_january = resolve(command.period, BERLIN, datetime(2027, 1, 3, 12, tzinfo=UTC))
+    in_october = resolve(command.period, BERLIN, datetime(2027, 10, 2, 12, tzinfo=UTC))
+
+    assert in_november.local_dates()[0] == date(2026, 10, 1)
+    assert in_january.local_dates()[0] == date(2026, 10, 1)
+    assert in_october.local_dates()[0] == date(2027, 10, 1)
+
+
+def test_a_day_without_a_year_is_dated_in_the_initiatives_time_zone():
+    # 22:30 UTC on Sep 30 is already Oct 1 in Berlin: "since Oct 1" starts today there.
+    period = resolve(PeriodSpec("since", start=DayOfYear(10, 1)), BERLIN,
+                     datetime(2026, 9, 30, 22, 30, tzinfo=UTC))
+    assert period.local_dates()[0] == date(2026, 10, 1)
+
+    in_utc = Cadence(timezone="UTC")
+    earlier = resolve(PeriodSpec("since", start=DayOfYear(10, 1)), in_utc,
+                      datetime(2026, 9, 30, 22, 30, tzinfo=UTC))
+    assert earlier.local_dates()[0] == date(2025, 10, 1)
+
+
+def test_february_29_without_a_year_is_the_latest_leap_day():
+    assert DayOfYear(2, 29).on_or_before(date(2027, 3, 1)) == date(2024, 2, 29)
+    assert DayOfYear(2, 29).on_or_before(date(2028, 2, 29)) == date(2028, 2, 29)
+    with pytest.raises(UsageError):
+        parse_period(["since", "Feb", "30"])
+
+
+def test_a_yearless_range_across_new_year_keeps_its_order_and_a_reversed_one_is_refused():
+    spec = parse_period("between Dec 20 and Jan 5".split())
+    period = resolve(spec, BERLIN, datetime(2027, 1, 10, 12, tzinfo=UTC))
+    assert period.local_dates() == (date(2026, 12, 20), date(2027, 1, 5))
+
+    reversed_range = parse_period("between Jan 5 and Dec 20".split())
+    with pytest.raises(UsageError, match="ends .* before it starts"):
+        resolve(reversed_range, BERLIN, datetime(2027, 1, 10, 12, tzinfo=UTC))
+    assert reversed_range.describe() == "Jan 5 – Dec 20"

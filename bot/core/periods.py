@@ -6,6 +6,7 @@ that spans a daylight-saving change still starts and ends at 00:00 local time.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,19 +49,54 @@ class Cadence:
 
 
 @dataclass(frozen=True)
+class DayOfYear:
+    """A day typed without its year ("Oct 1"): the latest such day, on or before today."""
+
+    month: int
+    day: int
+
+    def on_or_before(self, today: date) -> date:
+        for year in range(today.year, today.year - 9, -1):
+            with contextlib.suppress(ValueError):  # Feb 29 exists in leap years only
+                day = date(year, self.month, self.day)
+                if day <= today:
+                    return day
+        raise ValueError(f"no {self} on or before {today}")
+
+    def __str__(self) -> str:
+        return f"{date(2000, self.month, self.day):%b} {self.day}"
+
+
+Day = date | DayOfYear
+
+
+def on_or_before(day: Day, today: date) -> date:
+    """``day`` as a calendar date, a day without a year taken on or before ``today``."""
+    return day.on_or_before(today) if isinstance(day, DayOfYear) else day
+
+
+def _day_text(day: Day | None) -> str:
+    return f"{day:%Y-%m-%d}" if isinstance(day, date) else str(day)
+
+
+@dataclass(frozen=True)
 class PeriodSpec:
-    """A period as the user said it, before it is resolved against a cadence and a clock."""
+    """A period as the user said it, before it is resolved against a cadence and a clock.
+
+    A day typed without its year stays a :class:`DayOfYear` until :func:`resolve` knows
+    the date in the initiative's time zone.
+    """
 
     kind: str  # this_sprint, last_sprint, this_quarter, last_quarter, since, between, last_days
-    start: date | None = None
-    end: date | None = None
+    start: Day | None = None
+    end: Day | None = None
     days: int = 0
 
     def describe(self) -> str:
         if self.kind == "since":
-            return f"since {self.start:%Y-%m-%d}"
+            return f"since {_day_text(self.start)}"
         if self.kind == "between":
-            return f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+            return f"{_day_text(self.start)} – {_day_text(self.end)}"
         if self.kind == "last_days":
             return f"last {self.days} days"
         return self.kind.replace("_", " ")
@@ -148,11 +184,13 @@ def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
         label = f"{prefix} ({_quarter_label(start_day, cadence.fiscal_year_start_month)})"
     elif spec.kind == "since":
         assert spec.start is not None
-        start_day, end_day = spec.start, today + timedelta(days=1)
+        start_day, end_day = on_or_before(spec.start, today), today + timedelta(days=1)
         label = f"since {start_day:%b %-d, %Y}"
     elif spec.kind == "between":
         assert spec.start is not None and spec.end is not None
-        start_day, end_day = spec.start, spec.end + timedelta(days=1)
+        start_day, last_day = on_or_before(spec.start, today), on_or_before(spec.end, today)
+        _check_order(start_day, last_day)
+        end_day = last_day + timedelta(days=1)
         label = "custom period"
     elif spec.kind == "last_days":
         end_day = today + timedelta(days=1)
@@ -167,11 +205,9 @@ def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
-def parse_date(text: str, today: date | None = None) -> date:
-    """Parse ``2026-10-01``, ``Oct 1``, ``1 Oct`` or ``October 1 2026``.
-
-    Without a year, the most recent such day on or before ``today`` is meant.
-    """
+def parse_day(text: str) -> Day:
+    """Parse ``2026-10-01``, ``Oct 1``, ``1 Oct`` or ``October 1 2026``; without a year,
+    a :class:`DayOfYear`."""
     cleaned = text.strip().rstrip("?.!,").lower().replace(",", " ")
     match = _ISO_DATE.match(cleaned)
     try:
@@ -192,10 +228,8 @@ def parse_date(text: str, today: date | None = None) -> date:
         if month is None or day is None:
             raise ValueError(text)
         if year is None:
-            today = today or date.today()
-            year = today.year
-            if date(year, month, day) > today:
-                year -= 1
+            date(2000, month, day)  # a day that exists in some year (2000 was a leap year)
+            return DayOfYear(month, day)
         return date(year, month, day)
     except ValueError as exc:
         raise UsageError(
@@ -203,8 +237,22 @@ def parse_date(text: str, today: date | None = None) -> date:
         ) from exc
 
 
+def parse_date(text: str, today: date) -> date:
+    """:func:`parse_day`, a day without a year taken as the latest on or before ``today``."""
+    return on_or_before(parse_day(text), today)
+
+
+def _check_order(start: date, end: date) -> None:
+    if end < start:
+        raise UsageError(f"The period ends ({end}) before it starts ({start}).", PERIOD_USAGE)
+
+
 def parse_period(words: list[str], today: date | None = None) -> PeriodSpec:
-    """Parse the words of a period; an empty list means this sprint."""
+    """Parse the words of a period; an empty list means this sprint.
+
+    With ``today`` (a question asked at a known moment), days typed without a year are
+    dated now; without it they are dated when the period is resolved.
+    """
     lowered = [w.lower().rstrip("?.!,") for w in words if w.strip()]
     if not lowered:
         return THIS_SPRINT
@@ -225,17 +273,19 @@ def parse_period(words: list[str], today: date | None = None) -> PeriodSpec:
             raise UsageError("The number of days must be between 1 and 3660.", PERIOD_USAGE)
         return PeriodSpec("last_days", days=days)
     if lowered[0] == "since" and len(lowered) > 1:
-        start = parse_date(" ".join(lowered[1:]), today)
-        return PeriodSpec("since", start=start)
+        return PeriodSpec("since", start=_parse_day(" ".join(lowered[1:]), today))
     match = re.fullmatch(r"(?:between|from) (.+?) (?:and|to|until) (.+)", text)
     if match:
-        start, end = parse_date(match[1], today), parse_date(match[2], today)
-        if end < start:
-            raise UsageError(
-                f"The period ends ({end}) before it starts ({start}).", PERIOD_USAGE
-            )
+        start, end = _parse_day(match[1], today), _parse_day(match[2], today)
+        if isinstance(start, date) and isinstance(end, date):
+            _check_order(start, end)
         return PeriodSpec("between", start=start, end=end)
     raise UsageError(f"{' '.join(words)!r} is not a period I understand.", PERIOD_USAGE)
+
+
+def _parse_day(text: str, today: date | None) -> Day:
+    day = parse_day(text)
+    return day if today is None else on_or_before(day, today)
 
 
 def week_start(day: date) -> date:
