@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,8 @@ def _read_only(connection: Connection, timeout: float) -> Iterator[None]:
         yield
         return
     raw = connection.connection.driver_connection
+    if raw is None:  # the pool hands out live connections only; refuse rather than run free
+        raise SourceError("The SQL source lost its database connection.", permanent=False)
     deadline = time.monotonic() + timeout
     raw.execute("PRAGMA query_only = ON")
     # A non-zero return from the progress handler interrupts the running statement.
@@ -205,7 +207,8 @@ class SqlSource:
                               permanent=False) from None
         return self._readings(at, columns, rows)
 
-    def _readings(self, at: datetime, columns: list[str], rows: list[Any]) -> list[Reading]:
+    def _readings(self, at: datetime, columns: list[str], rows: Sequence[Any]
+                  ) -> list[Reading]:
         if len(columns) not in (1, 2):
             raise SourceError(f"The query returns {len(columns)} columns; return one number, "
                               "or rows of (segment, value).", permanent=True)

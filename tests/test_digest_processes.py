@@ -70,7 +70,10 @@ def test_two_clocks_and_a_killed_one_post_each_digest_exactly_once(postgres_url)
 
         states = {key: claim.state for key, claim in claims(sessions).items()}
         assert len(states) == CHANNELS and set(states.values()) == {"done"}
-        assert claims(sessions)[victim.key].attempts == 2  # taken over after the lease
+        # Taken over after the lease. On a loaded machine the simulated clock (25x real
+        # time) can let the taker's own lease lapse too, so a third take is fair play:
+        # what must hold is that each digest was posted exactly once (below).
+        assert claims(sessions)[victim.key].attempts >= 2
         headlines = digests_by_key(slack)
         assert len(headlines) == CHANNELS
         assert all(len(messages) == 1 for messages in headlines.values())

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,10 +78,16 @@ def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: s
                     attempts=row.attempts + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:
+        if _rows_changed(taken) != 1:
             return None
         return Claim(key, worker, row.attempts + 1, row.scheduled_for, row.message_ts,
                      list(row.progress or []))
+
+
+def _rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed: the compare-and-set's verdict."""
+    assert isinstance(result, CursorResult)  # an UPDATE's result has a cursor
+    return result.rowcount
 
 
 def _update_own(sessions: sessionmaker[Session], claim: Claim, **values: object) -> None:
@@ -92,7 +99,7 @@ def _update_own(sessions: sessionmaker[Session], claim: Claim, **values: object)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if _rows_changed(result) != 1:
             raise LostClaim(f"claim {claim.key} was taken over")
 
 
