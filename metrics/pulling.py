@@ -262,6 +262,10 @@ class Puller:
                     progress(index, len(chunks), stored)
         except SourceError as exc:
             error, permanent = redactor(exc.message)[:MAX_ERROR_LENGTH], exc.permanent
+        except Exception as exc:
+            # As in attempt(): a source's bug is recorded, never raised with its secrets.
+            error = f"unexpected {type(exc).__name__} in the source"
+            log.warning("backfill of %s failed: %s", job.name, redactor(repr(exc)[:300]))
         outcome = PullOutcome(job, started, _ms(began), error=error, permanent=permanent,
                               stored=stored)
         with transaction(self.sessions) as session:

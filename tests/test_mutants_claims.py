@@ -119,6 +119,67 @@ def test_a_claim_takeover_compares_and_sets_so_only_one_of_two_takers_wins(engin
     assert (row.state, row.claimed_by, row.attempts) == (CLAIMED, "clock-3", 2)
 
 
+def test_a_claim_finished_by_its_late_holder_during_a_takeover_is_not_taken(engine, sessions):
+    held = claim(sessions, "clock-1", T0)
+    later = T0 + LEASE + timedelta(minutes=1)
+    finished: list[bool] = []
+
+    def finish_first(conn, cursor, statement, parameters, context, executemany):
+        # clock-1 was slow, not dead: it finishes right after clock-2 read the expired row.
+        if statement.lstrip().upper().startswith("SELECT") and "run_claims" in statement \
+                and not finished:
+            finished.append(True)
+            claims.finish(sessions, held, now=later)
+
+    event.listen(engine, "after_cursor_execute", finish_first)
+    try:
+        taken = claim(sessions, "clock-2", later)
+    finally:
+        event.remove(engine, "after_cursor_execute", finish_first)
+
+    assert finished == [True]
+    assert taken is None
+    row = claims.claim_state(sessions, KEY)
+    assert (row.state, row.claimed_by, row.attempts) == (DONE, "clock-1", 1)
+
+
+def test_a_holder_retaking_its_own_expired_claim_still_beats_a_concurrent_taker(
+        engine, sessions):
+    claim(sessions, "clock-1", T0)
+    later = T0 + LEASE + timedelta(minutes=1)
+    retaken: list[Claim | None] = []
+
+    def retake(conn, cursor, statement, parameters, context, executemany):
+        # The same worker's next tick retakes its claim after clock-2 read the expired row:
+        # only the attempt count tells the two rows apart.
+        if statement.lstrip().upper().startswith("SELECT") and "run_claims" in statement \
+                and not retaken:
+            retaken.append(None)
+            retaken[0] = claim(sessions, "clock-1", later)
+
+    event.listen(engine, "after_cursor_execute", retake)
+    try:
+        taken = claim(sessions, "clock-2", later)
+    finally:
+        event.remove(engine, "after_cursor_execute", retake)
+
+    assert taken is None
+    assert retaken[0] is not None and retaken[0].attempts == 2
+    row = claims.claim_state(sessions, KEY)
+    assert (row.claimed_by, row.attempts) == ("clock-1", 2)
+
+
+def test_finishing_a_retried_claim_clears_the_error_of_the_failed_attempt(sessions):
+    first = claim(sessions, "clock-1", T0)
+    claims.fail(sessions, first, now=T0, error="slack timed out", retry_after=LEASE)
+    retry = claim(sessions, "clock-2", T0 + LEASE)
+
+    claims.finish(sessions, retry, now=T0 + LEASE)
+
+    row = claims.claim_state(sessions, KEY)
+    assert (row.state, row.error, row.attempts) == (DONE, "", 2)
+
+
 def test_two_takers_of_one_expired_lease_one_after_the_other_give_it_to_the_first(sessions):
     claim(sessions, "clock-1", T0)
     later = T0 + LEASE
@@ -202,6 +263,7 @@ def test_a_missed_occurrence_is_recorded_once_and_never_claimed(sessions):
     row = claims.claim_state(sessions, KEY)
     assert (row.state, row.attempts, row.late, row.error, row.lease_until) == (
         MISSED, 0, True, "bot was down", None)
+    assert (row.channel, row.kind, row.claimed_by, row.updated_at) == ("C1", "digest", "", T0)
     assert claim(sessions, "clock-1", T0 + timedelta(days=1)) is None
 
 

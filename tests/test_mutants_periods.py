@@ -20,6 +20,7 @@ from bot.core.periods import (
     parse_date,
     parse_period,
     resolve,
+    week_start,
 )
 
 APRIL = Cadence(timezone="UTC", fiscal_year_start_month=4)
@@ -164,6 +165,7 @@ def test_the_dates_text_names_the_year_once_or_twice_and_ends_on_the_last_includ
         ("October 22nd, 2024", date(2024, 10, 22)),
         ("2024 sept 3rd", date(2024, 9, 3)),
         ("May 4th!", date(2026, 5, 4)),
+        ("3 August", date(2026, 8, 3)),
         ("Nov 29", TODAY),
         ("Nov 30", date(2025, 11, 30)),
         ("  dec 31? ", date(2025, 12, 31)),
@@ -190,6 +192,7 @@ def test_a_date_that_is_not_one_is_a_usage_error_that_shows_the_iso_form(text):
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
+        ("this sprint", PeriodSpec("this_sprint")),
         ("sprint", PeriodSpec("this_sprint")),
         ("Current Sprint?", PeriodSpec("this_sprint")),
         ("previous sprint", PeriodSpec("last_sprint")),
@@ -234,3 +237,21 @@ def test_an_unknown_phrase_is_refused_quoting_it_as_typed():
         parse_period(["Since"], today=TODAY)
     assert caught.value.message == "'Since' is not a period I understand."
     assert caught.value.usage == PERIOD_USAGE
+    with pytest.raises(UsageError) as two_words:
+        parse_period(["next", "Sprint"], today=TODAY)
+    assert two_words.value.message == "'next Sprint' is not a period I understand."
+
+
+def test_yearless_dates_in_period_words_are_read_against_the_given_today():
+    long_ago = date(2020, 1, 10)
+    assert parse_period(["since", "Jan", "5"], today=long_ago) == PeriodSpec(
+        "since", start=date(2020, 1, 5))
+    assert parse_period(["from", "Dec", "20", "to", "Jan", "5"], today=long_ago) == PeriodSpec(
+        "between", start=date(2019, 12, 20), end=date(2020, 1, 5))
+    assert parse_period(["from", "Jan", "2", "to", "Jan", "5"], today=long_ago) == PeriodSpec(
+        "between", start=date(2020, 1, 2), end=date(2020, 1, 5))
+
+
+def test_a_week_starts_on_the_monday_on_or_before_the_day():
+    assert week_start(date(2026, 11, 16)) == date(2026, 11, 16)  # a Monday
+    assert week_start(date(2026, 11, 22)) == date(2026, 11, 16)  # the Sunday after

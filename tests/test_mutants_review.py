@@ -129,6 +129,22 @@ def test_a_stale_reason_gives_hours_below_two_days():
     )
 
 
+def test_a_stale_reason_rounds_days_of_24_hours():
+    monthly = definition(stale_after=timedelta(days=30))
+    old = Point(NOW - timedelta(days=30, hours=1), 20)
+    assert assess_status(monthly, old, None, NOW)[1] == (
+        "last value is 30 days old (stale after 30 days)")
+
+
+def test_without_a_baseline_or_any_sample_a_missed_target_has_no_progress():
+    review = evaluate_metric(
+        definition(baseline=None, baseline_at=None), period=PERIOD, now=NOW,
+        before={"": at(14, 30)}, after={"": at(1, 26)}, first_sample=None,
+    )
+    assert (review.status, review.progress, review.projected) == (Status.AT_RISK, None, None)
+    assert review.score == pytest.approx(4 / 30)
+
+
 def test_no_samples_and_no_target_say_why():
     assert assess_status(DOWN, None, None, NOW) == (
         Status.NO_DATA, "no samples recorded yet", None, None)

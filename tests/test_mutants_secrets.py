@@ -143,6 +143,7 @@ def test_values_under_secret_names_are_literal_secrets_at_any_depth_and_type():
     (f"jwt {JWT}", JWT),
     ("Bearer abcdefgh123", "abcdefgh123"),
     ("postgresql://reader:hunter22@db/app", "hunter22"),
+    ("dsn=postgresql://reader:hunter22@db/app (primary)", "hunter22"),
     ("https://x.org/q?a=1&api_key=k123456&b=2", "k123456"),
 ])
 def test_credentials_embedded_in_text_are_found_and_only_they_are_replaced(text, credential):
@@ -178,6 +179,18 @@ def test_redacting_a_config_replaces_each_credential_and_keeps_the_rest():
     assert redact_secrets(config) == {
         "url": f"postgresql://reader:{REDACTED}@db/app?sslmode=require",
         "headers": {"Authorization": REDACTED}, "values": [1, REDACTED], "query": "select 1"}
+
+
+def test_a_value_under_a_secret_name_is_handed_to_the_callback_as_it_is():
+    seen: dict[tuple, object] = {}
+
+    def remember(path, value):
+        seen[path] = value
+        return value
+
+    walk_secrets({"token": "abc123", "auth": {"pin": 4711}}, remember)
+
+    assert seen == {("token",): "abc123", ("auth", "pin"): 4711}
 
 
 def test_a_path_is_written_with_dots_for_keys_and_brackets_for_indexes():
@@ -246,3 +259,39 @@ def test_a_backfill_error_is_redacted_in_the_outcome_and_in_the_recorded_attempt
             PullAttempt.metric_id == metric_id))
         assert (attempt.error, attempt.trigger, attempt.ok) == (outcome.error, "backfill", False)
     engine.dispose()
+
+
+def test_a_source_bug_during_a_backfill_is_recorded_and_its_secrets_stay_out_of_the_log(
+        tmp_path, caplog):
+    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
+    upgrade(engine)
+    sessions = session_factory(engine)
+    actor = Actor("T1", "eve")
+    with transaction(sessions) as session:
+        define_initiative(session, actor, "fleet",
+                          {"name": "Fleet", "sprint_anchor": date(2026, 11, 16)}, now=NOW)
+        define_metric(session, actor, "fleet", "deploy", {
+            "name": "Deploy", "target_value": 10.0, "source_kind": "prometheus",
+            "source_config": {"url": "http://reader:${PROM_PASSWORD}@prometheus.test",
+                              "query": "deploy_minutes"}}, now=NOW)
+    with transaction(sessions) as session:
+        (job,) = [PullJob.of(m) for m in pulled_metrics(session, "T1")]
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(f"bug while reading {request.url}")  # not an httpx error
+
+    resources = Resources(http=httpx.Client(transport=httpx.MockTransport(broken)),
+                          environ={"PROM_PASSWORD": PASSWORD})
+    try:
+        puller = Puller(sessions, resources, PullPolicy(retries=0), clock=lambda: NOW)
+        outcome = puller.backfill(job, NOW - timedelta(days=2), NOW)
+        with transaction(sessions) as session:
+            attempts = session.scalars(select(PullAttempt.error)).all()
+    finally:
+        resources.close()
+        engine.dispose()
+
+    assert (outcome.ok, outcome.permanent) == (False, False)
+    assert outcome.error == "unexpected RuntimeError in the source"
+    assert attempts == [outcome.error]
+    assert "bug while reading" in caplog.text and PASSWORD not in caplog.text
