@@ -7,6 +7,8 @@ import-linter here and by ``lint-imports`` in the README's test command.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +22,9 @@ OURS = (*PACKAGES, "migrations")
 MAX_LINES = 400
 # Reading the wall clock is the composition root's job (bot.wiring hands a clock down);
 # the CLI and the storage layer's bookkeeping columns (when a row was written) use it too.
-WALL_CLOCK_ALLOWED = {"bot/core/clock.py", "bot/wiring.py", "bot/cli/main.py",
-                      "bot/cli/sources.py", "bot/storage/models.py", "bot/storage/samples.py"}
+WALL_CLOCK_ALLOWED = {"bot/core/clock.py", "bot/wiring.py", "bot/processes.py",
+                      "bot/cli/main.py", "bot/cli/moments.py", "bot/cli/sources.py",
+                      "bot/storage/models.py", "bot/storage/samples.py"}
 WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
                     ("date", "today"), ("time", "time")}
 
@@ -107,3 +110,15 @@ def test_no_module_is_longer_than_the_limit(package: str) -> None:
             if name.startswith(f"{package}/")
             and (length := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_a_terminal_command_loads_neither_charts_nor_slack_nor_the_scheduler() -> None:
+    # Only `outcome demo|serve|run|clock` need them; every other command starts lean.
+    probe = ("import sys, bot.cli.main; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'matplotlib', 'slack_bolt', 'slack_sdk', 'apscheduler', 'handlers'}))")
+
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.strip()
+
+    assert loaded == "[]"

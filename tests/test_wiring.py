@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from bot import wiring
+from bot import processes, wiring
 from bot.core.errors import ConfigError
 from bot.core.settings import Settings, load_settings
 from bot.storage import db
@@ -38,7 +38,7 @@ def test_a_postgresql_database_behind_the_migrations_is_refused(postgres_url: st
 
 def test_without_slack_credentials_the_clock_pulls_and_posts_no_digests(
         sqlite_url: str, sqlite_engine: Engine) -> None:
-    scheduler = wiring.build_clock(settings_for(sqlite_url), sqlite_engine,
+    scheduler = processes.build_clock(settings_for(sqlite_url), sqlite_engine,
                                    db.session_factory(sqlite_engine))
 
     assert [job.id for job in scheduler.get_jobs()] == ["pulls"]
@@ -49,7 +49,7 @@ def test_with_a_bot_token_the_clock_also_posts_digests(sqlite_url: str,
     settings = settings_for(sqlite_url, SLACK_BOT_TOKEN="xoxb-test",
                             SLACK_SIGNING_SECRET="secret")
 
-    scheduler = wiring.build_clock(settings, sqlite_engine, db.session_factory(sqlite_engine))
+    scheduler = processes.build_clock(settings, sqlite_engine, db.session_factory(sqlite_engine))
 
     assert sorted(job.id for job in scheduler.get_jobs()) == ["digests", "pulls"]
 

@@ -7,22 +7,21 @@ demo data.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shlex
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 from bot import wiring
 from bot.app import criteria, fitness
 from bot.app.commands import execute, run
 from bot.app.context import Actor, Context, Defaults, Reply
-from bot.app.demo import run_demo
 from bot.cli import sources
+from bot.cli.moments import parse_now
 from bot.core.clock import system_clock
-from bot.core.errors import ConfigError, OutcomeError, UsageError
-from bot.core.periods import PeriodSpec, parse_period
+from bot.core.errors import OutcomeError, UsageError
 from bot.core.settings import SETTINGS, Settings, load_settings
 from bot.grammar.commands import help_text
 from bot.grammar.questions import parse_question, question_help
@@ -43,41 +42,6 @@ def _print_reply(reply: Reply, *, color: bool) -> int:
 
 def _context(settings: Settings) -> Context:
     return wiring.command_context(settings, db.session_factory(wiring.open_database(settings)))
-
-
-def _parse_now(text: str | None) -> datetime:
-    if not text:
-        return system_clock()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--now must be an ISO date-time, got {text!r}.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _demo(args: list[str], settings: Settings) -> int:
-    parser = argparse.ArgumentParser(prog="outcome demo",
-                                     description="Build the demo workspace and review it.")
-    parser.add_argument("--out", default="outcome-demo", help="output folder")
-    parser.add_argument("--period", default="this sprint", help="e.g. 'last sprint'")
-    parser.add_argument("--now", help="pretend the current time is this ISO date-time")
-    options = parser.parse_args(args)
-    if not settings.outcome_demo_data:
-        raise ConfigError("OUTCOME_DEMO_DATA is off, so `outcome demo` will not create data.")
-    period: PeriodSpec = parse_period(options.period.split())
-    started = time.perf_counter()
-    engine = wiring.open_database(settings)
-    result = run_demo(db.session_factory(engine), settings.outcome_workspace,
-                      Path(options.out), _parse_now(options.now), period)
-    elapsed = time.perf_counter() - started
-    print(review_terminal(result.review, color=sys.stdout.isatty()))
-    created = ", ".join(result.created) or "none (already there)"
-    print(f"\nDemo initiatives created: {created}; samples added: {result.samples_added}.")
-    print(f"Wrote {len(result.files)} files to {Path(options.out).resolve()}:")
-    for path in result.files:
-        print(f"  {path.name}")
-    print(f"Done in {elapsed:.1f} s. Open {Path(options.out) / 'review.html'} for the charts.")
-    return 0
 
 
 def _db(args: list[str], settings: Settings) -> int:
@@ -156,7 +120,7 @@ def _check(args: list[str], settings: Settings) -> int:
     parser.add_argument("--now", help="pretend the current time is this ISO date-time")
     options = parser.parse_args(args)
     try:
-        now = _parse_now(options.now)
+        now = parse_now(options.now)
         engine = wiring.open_database(settings)
         with db.transaction(db.session_factory(engine)) as session:
             report = fitness.check(session, settings.outcome_workspace, now,
@@ -207,6 +171,13 @@ def _export(args: list[str], settings: Settings) -> int:
     return 0
 
 
+def _heavy(module: str) -> ModuleType:
+    """The module of a verb that loads matplotlib, Slack or the scheduler, imported when
+    that verb runs, so every other `outcome` command starts without them. (The layer
+    contract still holds: this is the top layer.)"""
+    return importlib.import_module(module)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `outcome` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -228,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         verb = argv[0]
         if verb == "demo":
-            return _demo(argv[1:], settings)
+            return _heavy("bot.cli.demo").main(argv[1:], settings)
         if verb == "db":
             return _db(argv[1:], settings)
         if verb == "ask":
@@ -236,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         if verb == "settings":
             return _settings_help()
         if verb == "clock":  # the scheduler alone: pulls, and digests with Slack credentials
-            return wiring.run_clock(settings)
+            return _heavy("bot.processes").run_clock(settings)
         if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode
-            return wiring.serve(settings) if verb == "serve" else wiring.run(settings)
+            processes = _heavy("bot.processes")
+            return processes.serve(settings) if verb == "serve" else processes.run(settings)
         if verb in ("apply", "check", "export"):
             return {"apply": _apply, "check": _check, "export": _export}[verb](argv[1:],
                                                                           settings)

@@ -56,15 +56,6 @@ from bot.render.figures import (
 )
 
 
-def initiative_chart_name(initiative: InitiativeReview) -> str:
-    """The file name renderers expect for an initiative's chart."""
-    return f"{initiative.key}.png"
-
-
-def segment_chart_name(initiative: InitiativeReview, metric: MetricReview) -> str:
-    return f"{initiative.key}-{metric.definition.key}-segments.png"
-
-
 def initiative_chart(initiative: InitiativeReview, *, width_px: int = 1200) -> bytes:
     """Small multiples: one panel per metric, history with the review period shaded."""
     return png_bytes(initiative_figure(initiative, width_px=width_px))

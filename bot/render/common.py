@@ -149,3 +149,12 @@ def segment_notes(metric: MetricReview) -> list[str]:
 
 def all_metrics(initiatives: tuple[InitiativeReview, ...]) -> list[MetricReview]:
     return [metric for initiative in initiatives for metric in initiative.metrics]
+
+
+def initiative_chart_name(initiative: InitiativeReview) -> str:
+    """The file name renderers expect for an initiative's chart."""
+    return f"{initiative.key}.png"
+
+
+def segment_chart_name(initiative: InitiativeReview, metric: MetricReview) -> str:
+    return f"{initiative.key}-{metric.definition.key}-segments.png"

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.core.review import InitiativeReview
 from bot.render import charts
+from bot.render.common import initiative_chart_name, segment_chart_name
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ def chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
     files = []
     if initiative.metrics:
         files.append({"content": charts.initiative_chart(initiative),
-                      "filename": charts.initiative_chart_name(initiative),
+                      "filename": initiative_chart_name(initiative),
                       "title": f"{initiative.name} — {initiative.period.label}"})
     for metric in initiative.metrics:
         png = charts.segment_chart(metric, initiative.period) if metric.segments else None
         if png:
             files.append({"content": png,
-                          "filename": charts.segment_chart_name(initiative, metric),
+                          "filename": segment_chart_name(initiative, metric),
                           "title": f"{metric.definition.name} by segment"})
     return files
 

@@ -18,15 +18,16 @@ from datetime import UTC
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.core.review import InitiativeReview, MetricReview, Review, Status
-from bot.render.charts import initiative_chart_name, segment_chart_name
 from bot.render.common import (
     NO_VALUE,
     STATUS_COLOR,
     STATUS_SYMBOL,
     all_metrics,
     change_text,
+    initiative_chart_name,
     local_time,
     percent,
+    segment_chart_name,
     segment_notes,
     status_counts,
     target_text,
@@ -104,8 +105,8 @@ class InitiativeView:
 def review_markdown(review: Review, chart_paths: dict[str, str] | None = None) -> str:
     """Markdown with a table per initiative; ``chart_paths`` maps chart names to links.
 
-    Chart names are :func:`~bot.render.charts.initiative_chart_name` and
-    :func:`~bot.render.charts.segment_chart_name`; any other entries are linked at the end.
+    Chart names are :func:`~bot.render.common.initiative_chart_name` and
+    :func:`~bot.render.common.segment_chart_name`; any other entries are linked at the end.
     """
     views, leftovers = _views(review, chart_paths or {})
     return _environment.get_template("review.md.j2").render(
