@@ -18,7 +18,7 @@ from bot.core.errors import SourceError
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.models import PullAttempt
 from metrics.jobs import PullJob, pulled_metrics
-from metrics.pulling import Puller, PullPolicy
+from metrics.pulling import Puller, PullOutcome, PullPolicy
 from metrics.resources import Resources
 from metrics.secrets import (
     REDACTED,
@@ -222,47 +222,9 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 PASSWORD = "prom-hunter2-secret"
 
 
-def test_a_backfill_error_is_redacted_in_the_outcome_and_in_the_recorded_attempt(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
-    upgrade(engine)
-    sessions = session_factory(engine)
-    actor = Actor("T1", "eve")
-    with transaction(sessions) as session:
-        define_initiative(session, actor, "fleet",
-                          {"name": "Fleet", "sprint_anchor": date(2026, 11, 16)}, now=NOW)
-        metric, _ = define_metric(session, actor, "fleet", "deploy", {
-            "name": "Deploy", "target_value": 10.0, "source_kind": "prometheus",
-            "source_config": {"url": "http://reader:${PROM_PASSWORD}@prometheus.test",
-                              "query": "deploy_minutes"}}, now=NOW)
-        metric_id = metric.id
-    with transaction(sessions) as session:
-        (job,) = [PullJob.of(m) for m in pulled_metrics(session, "T1")]
-
-    def unavailable(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503, text=f"upstream {request.url} is down")
-
-    resources = Resources(http=httpx.Client(transport=httpx.MockTransport(unavailable)),
-                          environ={"PROM_PASSWORD": PASSWORD})
-    try:
-        puller = Puller(sessions, resources, PullPolicy(retries=0), clock=lambda: NOW)
-        outcome = puller.backfill(job, NOW - timedelta(days=2), NOW)
-    finally:
-        resources.close()
-        engine.dispose()
-
-    assert not outcome.ok and not outcome.permanent
-    assert PASSWORD not in outcome.error
-    assert "http://reader:***@prometheus.test" in outcome.error
-    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
-    with transaction(session_factory(engine)) as session:
-        (attempt,) = session.scalars(select(PullAttempt).where(
-            PullAttempt.metric_id == metric_id))
-        assert (attempt.error, attempt.trigger, attempt.ok) == (outcome.error, "backfill", False)
-    engine.dispose()
-
-
-def test_a_source_bug_during_a_backfill_is_recorded_and_its_secrets_stay_out_of_the_log(
-        tmp_path, caplog):
+def backfill_behind(tmp_path, answer) -> tuple[PullOutcome, list[PullAttempt]]:
+    """Backfill a Prometheus metric whose URL holds ${PROM_PASSWORD}, against a transport
+    that answers with ``answer(request)``; returns the outcome and the recorded attempts."""
     engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
     upgrade(engine)
     sessions = session_factory(engine)
@@ -276,22 +238,40 @@ def test_a_source_bug_during_a_backfill_is_recorded_and_its_secrets_stay_out_of_
                               "query": "deploy_minutes"}}, now=NOW)
     with transaction(sessions) as session:
         (job,) = [PullJob.of(m) for m in pulled_metrics(session, "T1")]
-
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise RuntimeError(f"bug while reading {request.url}")  # not an httpx error
-
-    resources = Resources(http=httpx.Client(transport=httpx.MockTransport(broken)),
+    resources = Resources(http=httpx.Client(transport=httpx.MockTransport(answer)),
                           environ={"PROM_PASSWORD": PASSWORD})
     try:
         puller = Puller(sessions, resources, PullPolicy(retries=0), clock=lambda: NOW)
         outcome = puller.backfill(job, NOW - timedelta(days=2), NOW)
         with transaction(sessions) as session:
-            attempts = session.scalars(select(PullAttempt.error)).all()
+            attempts = list(session.scalars(select(PullAttempt)))
+            session.expunge_all()
     finally:
         resources.close()
         engine.dispose()
+    return outcome, attempts
+
+
+def test_a_backfill_error_is_redacted_in_the_outcome_and_in_the_recorded_attempt(tmp_path):
+    def unavailable(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text=f"upstream {request.url} is down")
+
+    outcome, attempts = backfill_behind(tmp_path, unavailable)
+
+    assert not outcome.ok and not outcome.permanent
+    assert PASSWORD not in outcome.error
+    assert "http://reader:***@prometheus.test" in outcome.error
+    assert [(a.error, a.trigger, a.ok) for a in attempts] == [(outcome.error, "backfill", False)]
+
+
+def test_a_source_bug_during_a_backfill_is_recorded_and_its_secrets_stay_out_of_the_log(
+        tmp_path, caplog):
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError(f"bug while reading {request.url}")  # not an httpx error
+
+    outcome, attempts = backfill_behind(tmp_path, broken)
 
     assert (outcome.ok, outcome.permanent) == (False, False)
     assert outcome.error == "unexpected RuntimeError in the source"
-    assert attempts == [outcome.error]
+    assert [a.error for a in attempts] == [outcome.error]
     assert "bug while reading" in caplog.text and PASSWORD not in caplog.text
