@@ -24,10 +24,17 @@ from metrics.resources import Resources, open_resources
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, in which workspace (a Slack team id, or the CLI's workspace)."""
+    """Who acts, in which workspace (a Slack team id, or the CLI's workspace).
+
+    ``admin``: an Outcomes admin of that workspace (a Slack admin or owner, or named in
+    ``OUTCOME_ADMINS``); ``operator``: the person running the bot's own CLI, who may do
+    everything an admin may.
+    """
 
     workspace: str
     user: str
+    admin: bool = False
+    operator: bool = False
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTCOME_PUSH_TOKEN", "",
             "Bearer token pipelines send to the push endpoint (POST /api/v1/push); unset: "
             "pushing over HTTP is off.", secret=True),
+    Setting("OUTCOME_CONNECTIONS_FILE", "",
+            "YAML file of the named source connections an operator registers (URL, "
+            "credentials by ${NAME} from the environment or NAME_FILE, allowed hosts); "
+            "metrics choose among them with connection=<name>. Unset: only manual, push "
+            "and demo metrics. See docs/security.md."),
+    Setting("OUTCOME_ADMINS", "",
+            "Comma-separated Slack user ids who are Outcomes admins besides each "
+            "workspace's admins and owners (e.g. U012AB3CD,U045EF6GH)."),
+    Setting("OUTCOME_ENCRYPTION_KEYS", "",
+            "Comma-separated Fernet keys that encrypt Slack tokens in the database, newest "
+            "first; older keys still decrypt, `outcome keys rotate` re-encrypts with the "
+            "newest. Required with SLACK_CLIENT_ID (OAuth installs). Make one with "
+            "`outcome keys new`.", secret=True),
     Setting("OUTCOME_PUSH_URL", "",
             "Base URL of the Outcomes server that `outcome push` sends to; unset: it writes "
             "straight into DATABASE_URL."),

@@ -288,3 +288,30 @@ class SlackEventDelivery(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PushToken(Base):
+    """A bearer token a pipeline sends to the push endpoint. Only its SHA-256 is kept:
+    the token is shown once, when an admin creates it, and names its workspace."""
+
+    __tablename__ = "push_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell it apart
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignedRequest(Base):
+    """A signed Slack request already accepted, by its signature: the same request sent
+    again within Slack's five-minute window is refused instead of acted on twice."""
+
+    __tablename__ = "signed_requests"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
