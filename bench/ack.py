@@ -100,6 +100,7 @@ def serve_bot(database_url: str, api_url: str, ready: multiprocessing.Queue,
     from bot.render import pool
     from bot.slack.config import SlackConfig
     from bot.slack.runtime import Runtime
+    from bot.web.guard import RequestGuard
     from bot.web.server import make_server, start_in_thread
     from handlers.app import build_app
 
@@ -109,7 +110,9 @@ def serve_bot(database_url: str, api_url: str, ready: multiprocessing.Queue,
     runtime = Runtime(session_factory(engine), system_clock)
     config = SlackConfig(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, api_url=api_url)
     app = build_app(config, runtime, engine)
-    server = make_server(app, "127.0.0.1", 0)
+    guard = RequestGuard(SIGNING_SECRET, runtime.sessions, system_clock,  # as serve has it
+                         runtime.priority)
+    server = make_server(app, "127.0.0.1", 0, guard=guard)
     start_in_thread(server, poll_interval=0.05)
     ready.put(server.url)
     while not stop.wait(0.005):

@@ -16,16 +16,19 @@ from bot import clock as scheduling
 from bot.app.context import Defaults
 from bot.app.digests import DigestPoster
 from bot.app.push import handle_push
+from bot.app.push_tokens import LegacyToken
 from bot.core.clock import system_clock
-from bot.core.logs import configure_logging
+from bot.core.logs import configure_logging, secret_values
 from bot.core.settings import Settings
 from bot.render import pool
+from bot.slack.admins import WorkspaceAdmins, parse_admins
 from bot.slack.config import SlackConfig
 from bot.slack.posters import posters_for
 from bot.slack.runtime import Runtime
 from bot.storage import db
 from bot.web import server
-from bot.wiring import open_database, source_resources
+from bot.web.guard import RequestGuard
+from bot.wiring import open_database, source_connections, source_resources
 from handlers.app import build_app
 from metrics.pulling import Puller
 
@@ -34,13 +37,16 @@ log = logging.getLogger(__name__)
 
 def configure_process(settings: Settings) -> None:
     """Process-wide settings: logging, and how many processes draw charts."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secret_values(settings))
     pool.set_workers(settings.outcome_chart_workers)
 
 
 def slack_runtime(settings: Settings, sessions: sessionmaker[Session]) -> Runtime:
+    connections = source_connections(settings)  # read once, at start: a bad file stops it
     return Runtime(sessions, system_clock, Defaults.from_settings(settings),
-                   lambda: source_resources(settings))
+                   lambda: source_resources(settings, connections),
+                   admins=WorkspaceAdmins(parse_admins(settings.outcome_admins)),
+                   connections=connections)
 
 
 def digest_posters(settings: Settings, engine: Engine
@@ -64,13 +70,20 @@ def build_clock(settings: Settings, engine: Engine, sessions: sessionmaker[Sessi
 
 
 def push_handler(settings: Settings, sessions: sessionmaker[Session]) -> server.PushHandler:
-    """``POST /api/v1/push``, storing through :func:`bot.app.push.handle_push`."""
+    """``POST /api/v1/push``, storing through :func:`bot.app.push.handle_push`; the
+    workspace comes from the push token."""
+    legacy = None
+    if settings.outcome_push_token:
+        legacy = LegacyToken(settings.outcome_push_token, settings.outcome_workspace)
+        log.warning("OUTCOME_PUSH_TOKEN is deprecated: it pushes into OUTCOME_WORKSPACE (%s) "
+                    "only. Create a token per workspace with `/outcome push-token create "
+                    "<name>`, move each pipeline to it, then unset OUTCOME_PUSH_TOKEN.",
+                    settings.outcome_workspace)
 
     def handle(workspace: str | None, authorization: str | None, body: bytes
                ) -> tuple[int, dict[str, Any]]:
-        return handle_push(sessions, workspace=workspace or settings.outcome_workspace,
-                           expected_token=settings.outcome_push_token,
-                           authorization=authorization, body=body, now=system_clock())
+        return handle_push(sessions, workspace=workspace, authorization=authorization,
+                           body=body, now=system_clock(), legacy=legacy)
 
     return handle
 
@@ -87,7 +100,10 @@ def serve(settings: Settings, *, with_clock: bool = False) -> int:
     app, engine, runtime = _slack_process(settings)
     clock = build_clock(settings, engine, runtime.sessions) if with_clock else None
     http = server.make_server(app, "0.0.0.0", settings.port, server.database_health(engine),
-                              push_handler(settings, runtime.sessions))
+                              push_handler(settings, runtime.sessions),
+                              guard=RequestGuard(settings.slack_signing_secret,
+                                                 runtime.sessions, system_clock,
+                                                 runtime.priority))
     if clock is not None:
         clock.start()
     try:

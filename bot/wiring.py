@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app.context import Actor, Context, Defaults
 from bot.core.clock import system_clock
 from bot.core.errors import ConfigError
-from bot.core.settings import Settings
+from bot.core.settings import SETTINGS, Settings
 from bot.storage import db
+from metrics.connection_file import load_connections
+from metrics.connections import Connections
+from metrics.kinds import connection_kinds
 from metrics.resources import Resources, open_resources
 
 
@@ -33,16 +36,31 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def source_resources(settings: Settings) -> Resources:
-    """Clients for metric sources; ``OUTCOME_FILES_DIR`` is the one folder CSV files may
-    be read from."""
+def source_connections(settings: Settings) -> Connections:
+    """The operator's ``OUTCOME_CONNECTIONS_FILE``, checked: no connection may reference
+    one of the bot's own settings or read the bot's own database (``ConfigError``)."""
+    return load_connections(settings.outcome_connections_file,
+                            own_database=settings.database_url,
+                            forbidden=[setting.name for setting in SETTINGS],
+                            kinds=connection_kinds())
+
+
+def source_resources(settings: Settings, connections: Connections | None = None
+                     ) -> Resources:
+    """Clients for metric sources and the connections they use (loaded from the settings
+    unless given); ``OUTCOME_FILES_DIR`` is the one folder CSV files may be read from."""
     files_dir = settings.outcome_files_dir
-    return open_resources(Path(files_dir) if files_dir else None)
+    return open_resources(Path(files_dir) if files_dir else None,
+                          connections=(source_connections(settings) if connections is None
+                                       else connections))
 
 
 def command_context(settings: Settings, sessions: sessionmaker[Session],
                     workspace: str | None = None) -> Context:
-    """The CLI's context: acting as ``OUTCOME_USER`` in ``OUTCOME_WORKSPACE``."""
-    return Context(Actor(workspace or settings.outcome_workspace, settings.cli_user),
+    """The CLI's context: acting as ``OUTCOME_USER`` in ``OUTCOME_WORKSPACE``, as the
+    operator (whoever runs the bot's CLI may do everything an admin may)."""
+    connections = source_connections(settings)
+    return Context(Actor(workspace or settings.outcome_workspace, settings.cli_user,
+                         operator=True),
                    sessions, system_clock, "outcome", Defaults.from_settings(settings),
-                   lambda: source_resources(settings))
+                   lambda: source_resources(settings, connections), connections)

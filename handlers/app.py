@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from bot.slack.config import NOT_INSTALLED, SlackConfig, make_client, oauth_settings
 from bot.slack.runtime import Runtime
-from handlers import commands, discussed, home, modals, questions, signoff
+from handlers import commands, discussed, home, modals, questions, signoff, tenancy
 
 LISTENERS = (commands, modals, signoff, discussed, questions, home)
 
@@ -27,6 +27,7 @@ def build_app(config: SlackConfig, runtime: Runtime, engine: Engine) -> App:
         client.token = config.bot_token  # bolt takes the token from its client
         app = App(signing_secret=signing_secret, client=client, process_before_response=True)
     app.use(runtime.priority.middleware)
+    app.use(tenancy.refuse_other_workspace)  # before any listener: the authorised workspace
     for listeners in LISTENERS:
         listeners.register(app, runtime)
     return app

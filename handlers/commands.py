@@ -18,19 +18,22 @@ from bot.app.context import Actor
 from bot.core import values
 from bot.core.errors import UsageError
 from bot.grammar import commands as g
+from bot.render.mrkdwn import escape
 from bot.slack.posting import SlackDeliveryError, SlackPoster
 from handlers import modals, signoff
-from handlers.common import GENERIC_ERROR, safe_execute, usage_text
-from handlers.markup import plain_text
+from handlers.common import GENERIC_ERROR, safe_execute, usage_text, workspace_of
+from handlers.markup import plain_text, send_reply
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
 
     from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/outcome"
+# Slack sends at most about 4,000 characters; longer is not Slack, and is not parsed.
+MAX_TEXT = 4000
 _METRIC_MODAL = re.compile(r"metric(?:\s+add)?(?:\s+(\S+))?", re.I)
 
 
@@ -54,6 +57,10 @@ def _modal_key(word: str | None) -> str | None:
 
 def plan(slack_text: str) -> Plan:
     """Decide from the text alone (no database, no Slack): safe to call before the ack."""
+    if len(slack_text) > MAX_TEXT:
+        return Plan("reply", text=f"That command is {len(slack_text):,} characters; the "
+                    f"longest the bot reads is {MAX_TEXT:,}. Shorten it, or split it into "
+                    "several commands.")
     text = plain_text(slack_text)
     stripped = " ".join(text.split())
     if stripped.lower() == "define":
@@ -84,7 +91,7 @@ def _ack_text(step: Plan) -> str | None:
 def register(app: App, runtime: Runtime) -> None:
     @app.command(COMMAND)
     def outcome_command(ack: Ack, body: dict[str, Any], client: WebClient,
-                        respond: Respond) -> None:
+                        respond: Respond, context: BoltContext) -> None:
         try:
             step = plan(body.get("text") or "")
             text = _ack_text(step)
@@ -92,21 +99,29 @@ def register(app: App, runtime: Runtime) -> None:
             log.exception("planning %r failed", (body.get("text") or "")[:200])
             ack(text=GENERIC_ERROR, response_type="ephemeral")
             return
-        ack(text=text, response_type="ephemeral") if text else ack()
-        if step.kind == "reply":
+        if isinstance(step.command, g.Pull):  # a pool and per-person limits of its own
+            workspace = workspace_of(context)
+            text = runtime.pulls.start(
+                (workspace, str(body.get("user_id", ""))),
+                lambda answer: _work_safely(step, body, workspace, client, answer, runtime),
+                respond)
+        ack(text=escape(text), response_type="ephemeral") if text else ack()
+        if step.kind == "reply" or isinstance(step.command, g.Pull):
             return
         hand_on = runtime.submit if isinstance(step.command, SLOW) else runtime.after_ack
-        hand_on(_work_safely, step, body, client, respond, runtime)
+        hand_on(_work_safely, step, body, workspace_of(context), client, respond, runtime)
 
 
+# Commands after which the review channel's sign-off request may need posting or updating.
+SIGNOFF_CHANGES = (g.Define, g.MetricAdd, g.Agree, g.Unarchive)
 # Commands that render charts, upload files or read every series: they run on the worker.
 SLOW = (g.ReviewCommand, g.Moved, g.Export)
 
 
-def _work_safely(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
-                 runtime: Runtime) -> None:
+def _work_safely(step: Plan, body: dict[str, Any], workspace: str, client: WebClient,
+                 respond: Respond, runtime: Runtime) -> None:
     try:
-        _work(step, body, client, respond, runtime)
+        _work(step, body, workspace, client, respond, runtime)
     except SlackDeliveryError as exc:
         respond(text=exc.message)
     except Exception:
@@ -114,9 +129,9 @@ def _work_safely(step: Plan, body: dict[str, Any], client: WebClient, respond: R
         respond(text=GENERIC_ERROR)
 
 
-def _work(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
-          runtime: Runtime) -> None:
-    actor = Actor(str(body.get("team_id", "")), str(body.get("user_id", "")))
+def _work(step: Plan, body: dict[str, Any], workspace: str, client: WebClient,
+          respond: Respond, runtime: Runtime) -> None:
+    actor = Actor(workspace, str(body.get("user_id", "")))
     channel = str(body.get("channel_id", ""))
     if step.kind == "define_modal":
         modals.open_define(client, runtime, body["trigger_id"], actor, channel)
@@ -125,7 +140,7 @@ def _work(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
         error = modals.open_metric(client, runtime, body["trigger_id"], actor, channel,
                                    step.initiative)
         if error:
-            respond(text=error)
+            send_reply(respond, error)
         return
     if step.kind != "work" or step.command is None:
         return
@@ -133,30 +148,32 @@ def _work(step: Plan, body: dict[str, Any], client: WebClient, respond: Respond,
     key = getattr(command, "key", None) if isinstance(command, g.Define) else getattr(
         command, "initiative", None)
     before = None
-    if isinstance(command, g.Define | g.MetricAdd | g.Agree) and key:
+    if isinstance(command, SIGNOFF_CHANGES) and key:
         before = signoff.snapshot(runtime, actor.workspace, key)
-    reply = safe_execute(command, runtime.context(actor.workspace, actor.user))
-    if reply.error:
-        respond(text=reply.text)
+    reply = safe_execute(command, runtime.context(actor.workspace, actor.user, client))
+    if reply.error:  # a refusal or a mistake: only the person who asked sees it
+        send_reply(respond, reply.text, response_type="ephemeral")
         return
     if isinstance(command, g.ReviewCommand) and reply.review is not None:
         run_key = f"adhoc:{body.get('trigger_id', '')}"
         SlackPoster(client).post_review(channel, reply.review, run_key=run_key)
-        respond(text=f":white_check_mark: Posted the review ({reply.review.period_label}) "
-                     "in this channel, one thread reply per initiative.")
+        send_reply(respond, f":white_check_mark: Posted the review "
+                   f"({reply.review.period_label}) in this channel, one thread reply per "
+                   "initiative.")
         return
     if reply.attachment is not None:
         dm = client.conversations_open(users=actor.user)["channel"]["id"]
         SlackPoster(client).upload(dm, None, [{
             "content": reply.attachment.content, "filename": reply.attachment.filename,
             "title": reply.attachment.title or reply.attachment.filename}],
-            comment=reply.text)
-        respond(text=f"{reply.text} Sent to you in a DM.")
+            comment=escape(reply.text))
+        send_reply(respond, f"{reply.text} Sent to you in a DM.")
         return
-    respond(text=reply.text, response_type="in_channel" if reply.public else "ephemeral")
+    send_reply(respond, reply.text,
+               response_type="in_channel" if reply.public else "ephemeral")
     if isinstance(command, g.Define):
         modals.offer_add_metric(respond, command.key)
-    if key and isinstance(command, g.Define | g.MetricAdd | g.Agree):
+    if key and isinstance(command, SIGNOFF_CHANGES):
         try:
             signoff.after_change(client, runtime, actor, key, before)
         except SlackDeliveryError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import BoltContext
+
 from bot.app import commands
 from bot.app.context import Context, Reply
 from bot.core.errors import UsageError
@@ -12,17 +14,13 @@ from bot.grammar import commands as g
 GENERIC_ERROR = commands.GENERIC_ERROR
 
 
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace of a command, interaction or event payload (the Slack team id)."""
-    team = body.get("team")
-    if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
-    if body.get("team_id"):
-        return str(body["team_id"])
-    user = body.get("user")
-    if isinstance(user, dict) and user.get("team_id"):
-        return str(user["team_id"])
-    return str((body.get("event") or {}).get("team", ""))
+def workspace_of(context: BoltContext) -> str:
+    """The workspace bolt authorised this request for: the bot token's team, or the
+    installation's (org-wide installs: the enterprise). Never a team id from the body."""
+    result = context.authorize_result
+    if result is None or not (result.team_id or result.enterprise_id):
+        raise LookupError("the request was not authorised for any workspace")
+    return str(result.team_id or result.enterprise_id)
 
 
 def user_of(body: dict[str, Any]) -> str:

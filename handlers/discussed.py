@@ -12,12 +12,13 @@ from slack_sdk import WebClient
 from bot.app.context import Actor
 from bot.app.services import find_initiative, record_audit
 from bot.core.errors import OutcomeError
+from bot.render.mrkdwn import escape, mention
 from bot.slack.posting import DISCUSSED_ACTION
 from bot.storage.db import transaction
-from handlers.common import GENERIC_ERROR, team_of, user_of
+from handlers.common import GENERIC_ERROR, user_of, workspace_of
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
 
     from bot.slack.runtime import Runtime
 
@@ -36,15 +37,16 @@ def mark_discussed(runtime: Runtime, actor: Actor, key: str, period: str, channe
 def register(app: App, runtime: Runtime) -> None:
     @app.action(DISCUSSED_ACTION)
     def discussed_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                          respond: Respond) -> None:
+                          respond: Respond, context: BoltContext) -> None:
         ack()
-        runtime.after_ack(_record_discussed, body, client, respond, runtime)
+        runtime.after_ack(_record_discussed, body, workspace_of(context), client, respond,
+                          runtime)
 
 
-def _record_discussed(body: dict[str, Any], client: WebClient, respond: Respond,
-                      runtime: Runtime) -> None:
+def _record_discussed(body: dict[str, Any], workspace: str, client: WebClient,
+                      respond: Respond, runtime: Runtime) -> None:
     """Audit the click and replace the button with who confirmed it, and when."""
-    actor = Actor(team_of(body), user_of(body))
+    actor = Actor(workspace, user_of(body))
     try:
         value = json.loads(body["actions"][0]["value"])
         channel = body["channel"]["id"]
@@ -56,12 +58,13 @@ def _record_discussed(body: dict[str, Any], client: WebClient, respond: Respond,
                   if b.get("action_id") != DISCUSSED_ACTION
                   and not str(b.get("block_id", "")).startswith("discussed:")]
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                       f":white_check_mark: Discussed, confirmed by <@{actor.user}> on "
+                       f":white_check_mark: Discussed, confirmed by {mention(actor.user)} on "
                        f"{when:%Y-%m-%d %H:%M} UTC"}]})
+        # The message's own text comes back as Slack stores it: already escaped.
         client.chat_update(channel=channel, ts=message["ts"],
-                           text=message.get("text") or "Review", blocks=blocks)
+                           text=message.get("text") or "Review", blocks=blocks, parse="none")
     except OutcomeError as exc:
-        respond(text=exc.message, response_type="ephemeral", replace_original=False)
+        respond(text=escape(exc.message), response_type="ephemeral", replace_original=False)
     except Exception:
         log.exception("discussed button failed")
         respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)

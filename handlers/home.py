@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
+from bot.app.permissions import Action, allows
 from bot.app.review_builder import build_review
 from bot.app.services import list_initiatives
 from bot.core.periods import THIS_SPRINT
 from bot.render.common import STATUS_EMOJI, with_unit
+from bot.render.mrkdwn import as_mrkdwn, escape, fit
 from bot.storage.models import Initiative
-from handlers.common import plain
+from handlers.common import workspace_of
 from handlers.modals import ADD_METRIC_ACTION, OPEN_DEFINE_ACTION
 
 if TYPE_CHECKING:
-    from slack_bolt import App
+    from slack_bolt import App, BoltContext
 
     from bot.slack.runtime import Runtime
 
@@ -30,8 +32,11 @@ def _mine(initiatives: list[Initiative], user: str) -> list[Initiative]:
             if user in (i.product_owner, i.engineering_owner, i.created_by)]
 
 
-def home_view(runtime: Runtime, team: str, user: str) -> dict[str, Any]:
+def home_view(runtime: Runtime, team: str, user: str, client: WebClient | None = None
+              ) -> dict[str, Any]:
+    """The tab; "Add metric" only on the initiatives ``user`` may add metrics to."""
     now = runtime.now()
+    actor = runtime.context(team, user, client).actor
     with runtime.sessions() as session:
         everyone = list_initiatives(session, team)
         mine = _mine(everyone, user)
@@ -39,6 +44,7 @@ def home_view(runtime: Runtime, team: str, user: str) -> dict[str, Any]:
         review = build_review(session, team, THIS_SPRINT, now, initiatives=shown,
                               with_history=False) if shown else None
         states = {i.key: (i.status, i.revision) for i in shown}
+        may_add = {i.key for i in shown if allows(actor, Action.METRIC, i)}
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Your initiatives"}},
         {"type": "actions", "elements": [{
@@ -55,45 +61,46 @@ def home_view(runtime: Runtime, team: str, user: str) -> dict[str, Any]:
                            "You own none yet; these are the workspace's initiatives."}]})
         for initiative in review.initiatives:
             status, revision = states[initiative.key]
-            lines = [f"*{initiative.name}* (`{initiative.key}`) — criteria {status}, "
-                     f"revision {revision} · {initiative.period.label}"]
+            lines = [f"*{escape(initiative.name)}* (`{initiative.key}`) — criteria {status}, "
+                     f"revision {revision} · {escape(initiative.period.label)}"]
             for metric in initiative.metrics:
                 latest = metric.change.after.value if metric.change.after else None
-                target = metric.definition.target
-                lines.append(
-                    f"{STATUS_EMOJI[metric.status]} {metric.definition.name}: "
-                    f"{with_unit(latest, metric.definition.unit)} "
-                    f"(target {with_unit(target, metric.definition.unit)}), "
-                    f"{metric.status.value}")
+                target, unit = metric.definition.target, metric.definition.unit
+                numbers = (f"{metric.definition.name}: {with_unit(latest, unit)} "
+                           f"(target {with_unit(target, unit)}), {metric.status.value}")
+                lines.append(f"{STATUS_EMOJI[metric.status]} {escape(numbers)}")
             if not initiative.metrics:
                 lines.append("_No metrics yet._")
+            section: dict[str, Any] = {"type": "section", "text": {
+                "type": "mrkdwn", "text": fit("\n".join(lines), 3000)}}
+            if initiative.key in may_add:
+                section["accessory"] = {"type": "button", "action_id": ADD_METRIC_ACTION,
+                                        "value": initiative.key,
+                                        "text": {"type": "plain_text", "text": "Add metric"}}
             blocks += [
                 {"type": "divider"},
-                {"type": "section", "text": {"type": "mrkdwn", "text": plain("\n".join(lines))},
-                 "accessory": {"type": "button", "action_id": ADD_METRIC_ACTION,
-                               "value": initiative.key,
-                               "text": {"type": "plain_text", "text": "Add metric"}}},
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": plain(
+                section,
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": as_mrkdwn(
                     f"What moved: {initiative.what_moved}")}]},
             ]
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                    "Ask me in a DM: _what moved this sprint?_, _what regressed?_, "
-                   "_how is <initiative> doing?_"}]})
+                   "_how is &lt;initiative&gt; doing?_"}]})
     return {"type": "home", "blocks": blocks}
 
 
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_home_opened")
-    def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
-        runtime.after_ack(publish_home, client, runtime, str(body.get("team_id", "")),
+        runtime.after_ack(publish_home, client, runtime, workspace_of(context),
                           str(event.get("user", "")))
 
 
 def publish_home(client: WebClient, runtime: Runtime, team: str, user: str) -> None:
     """Publish ``user``'s App Home tab; a failure is logged (there is no one to tell)."""
     try:
-        client.views_publish(user_id=user, view=home_view(runtime, team, user))
+        client.views_publish(user_id=user, view=home_view(runtime, team, user, client))
     except Exception:
         log.exception("publishing the home tab failed")

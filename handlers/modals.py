@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
 from bot.app.context import Actor
+from bot.app.permissions import Action, allows, require
 from bot.app.services import list_initiatives, validate_key
-from bot.core.errors import OutcomeError, UsageError
+from bot.core.errors import Forbidden, OutcomeError, UsageError
 from bot.grammar import commands as g
+from bot.render.mrkdwn import as_mrkdwn, escape
 from bot.slack.posting import SlackDeliveryError
 from handlers import signoff
-from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
+from handlers.common import GENERIC_ERROR, plain, safe_execute, user_of, workspace_of
+from handlers.forms import MAX_ERROR, Form
+from handlers.markup import send_reply
 from metrics.kinds import check_config, source_kinds
-from metrics.secrets import refuse_literal_secrets
+from metrics.member_configs import refuse_member_config
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
 
     from bot.slack.runtime import Runtime
 
@@ -36,7 +39,6 @@ DEFINE_VIEW = "outcome_define"
 METRIC_VIEW = "outcome_metric"
 ADD_METRIC_ACTION = "outcome_add_metric"
 OPEN_DEFINE_ACTION = "outcome_open_define"
-MAX_ERROR = 300
 
 
 # ---------------------------------------------------------------------------- view builders
@@ -143,21 +145,33 @@ def open_define(client: WebClient, runtime: Runtime, trigger_id: str, actor: Act
 
 def open_metric(client: WebClient, runtime: Runtime, trigger_id: str, actor: Actor,
                 channel: str, initiative: str) -> str | None:
-    """Open the metric modal; return a message instead when there is nothing to add to."""
+    """Open the metric modal with the initiatives ``actor`` may add metrics to; return a
+    message instead when there is none (or ``initiative`` is not one of them)."""
+    acting = runtime.context(actor.workspace, actor.user, client).actor
     with runtime.sessions() as session:
-        known = [(i.key, plain(f"{i.name} ({i.key})", 75))
-                 for i in list_initiatives(session, actor.workspace)][:100]
-    if initiative and initiative not in {key for key, _ in known}:
-        names = ", ".join(key for key, _ in known) or "none yet"
+        everyone = {i.key: i for i in list_initiatives(session, actor.workspace)}
+        if initiative in everyone:
+            try:
+                require(acting, Action.METRIC, everyone[initiative], does="add a metric to it")
+            except Forbidden as exc:
+                return exc.message
+        known = [(i.key, plain(f"{i.name} ({i.key})", 75)) for i in everyone.values()
+                 if allows(acting, Action.METRIC, i)][:100]
+    if initiative and initiative not in everyone:
+        names = ", ".join(list(everyone)[:100]) or "none yet"
         return f"No initiative {initiative!r}. Known initiatives: {names}."
-    if not known:
+    if not everyone:
         return "There are no initiatives yet: `/outcome define` opens a form for one."
+    if not known:
+        return ("You can add metrics only to initiatives you own, and you own none here. "
+                "Ask an initiative's owners or a workspace admin, or `/outcome define` your "
+                "own.")
     client.views_open(trigger_id=trigger_id, view=metric_view(initiative, known, channel))
     return None
 
 
 def offer_add_metric(respond: Respond, key: str) -> None:
-    respond(text=f"Add a metric to {key}?", response_type="ephemeral", blocks=[{
+    respond(text=escape(f"Add a metric to {key}?"), response_type="ephemeral", blocks=[{
         "type": "actions", "elements": [{
             "type": "button", "action_id": ADD_METRIC_ACTION, "value": key,
             "text": _text("Add metric")}]}])
@@ -165,48 +179,7 @@ def offer_add_metric(respond: Respond, key: str) -> None:
 
 # ---------------------------------------------------------------------------- submissions
 
-def _value(values: dict[str, Any], block_id: str) -> Any:
-    element = (values.get(block_id) or {}).get("value") or {}
-    kind = element.get("type")
-    if kind == "plain_text_input":
-        return (element.get("value") or "").strip()
-    if kind in {"static_select", "radio_buttons"}:
-        return (element.get("selected_option") or {}).get("value", "")
-    if kind == "conversations_select":
-        return element.get("selected_conversation") or ""
-    if kind == "users_select":
-        return element.get("selected_user") or ""
-    if kind == "datepicker":
-        return element.get("selected_date") or ""
-    return element.get("value") or ""
-
-
-class _Form:
-    """Reads fields, collecting an inline error per block instead of stopping at the first."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-        self.errors: dict[str, str] = {}
-
-    def get(self, block_id: str) -> Any:
-        return _value(self.values, block_id)
-
-    def parse(self, block_id: str, parse: Callable[[str, str], Any], name: str) -> Any:
-        raw = self.get(block_id)
-        if raw in ("", None):
-            return None
-        try:
-            return parse(raw, name)
-        except UsageError as exc:
-            self.errors[block_id] = plain(exc.message, MAX_ERROR)
-            return None
-
-    def require(self, block_id: str, message: str) -> None:
-        if not self.get(block_id):
-            self.errors.setdefault(block_id, message)
-
-
-def _key(form: _Form, what: str) -> str:
+def _key(form: Form, what: str) -> str:
     key = str(form.get("key")).lower()
     try:
         return validate_key(key, what)
@@ -216,7 +189,7 @@ def _key(form: _Form, what: str) -> str:
 
 
 def define_fields(values: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
-    form = _Form(values)
+    form = Form(values)
     key = _key(form, "an initiative")
     fields: dict[str, Any] = {"name": form.parse("name", g.parse_short_text, "name")}
     form.require("name", "Give the initiative a name.")
@@ -226,6 +199,10 @@ def define_fields(values: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str
                             ("eng", "engineering_owner")):
         if form.get(block_id):
             fields[field] = form.get(block_id)
+    if fields.get("product_owner") and fields.get("product_owner") == fields.get(
+            "engineering_owner"):
+        form.errors["eng"] = ("Choose someone else: the product and engineering owner must "
+                              "be two different people, so that two people agree.")
     sprint = form.parse("sprint", g.parse_sprint_days, "sprint")
     if sprint is not None:
         fields["sprint_days"] = sprint
@@ -237,7 +214,7 @@ def define_fields(values: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str
 
 def metric_fields(values: dict[str, Any], initiative: str
                   ) -> tuple[str, str, dict[str, Any], dict[str, str]]:
-    form = _Form(values)
+    form = Form(values)
     if not initiative:
         initiative = str(form.get("initiative"))
         form.require("initiative", "Choose the initiative.")
@@ -266,12 +243,13 @@ def metric_fields(values: dict[str, Any], initiative: str
     return initiative, key, fields, form.errors
 
 
-def _source_config(form: _Form, kind: str) -> dict[str, Any]:
+def _source_config(form: Form, kind: str) -> dict[str, Any]:
     raw = str(form.get("config") or "")
     if not raw:
         if kind not in {"manual", "demo"}:
-            form.errors["config"] = (f"The {kind} source needs its config as JSON; see "
-                                     "docs/slack.md for each kind's fields.")
+            form.errors["config"] = (f"The {kind} source needs its config as JSON naming a "
+                                     'connection, e.g. {"connection": "prom", "query": '
+                                     '"sum(up)"}; see docs/slack.md for each kind\'s fields.')
         return {}
     try:
         config = json.loads(raw)
@@ -282,7 +260,7 @@ def _source_config(form: _Form, kind: str) -> dict[str, Any]:
         form.errors["config"] = 'Write a JSON object, e.g. {"query": "..."}.'
         return {}
     try:
-        refuse_literal_secrets(config)
+        refuse_member_config(config)
         check_config(kind, config)
     except OutcomeError as exc:
         form.errors["config"] = plain(exc.message, MAX_ERROR)
@@ -294,29 +272,32 @@ def _source_config(form: _Form, kind: str) -> dict[str, Any]:
 def register(app: App, runtime: Runtime) -> None:
     @app.view(DEFINE_VIEW)
     def define_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                         client: WebClient) -> None:
-        _submit(ack, body, view, client, runtime, metric=False)
+                         client: WebClient, context: BoltContext) -> None:
+        _submit(ack, body, workspace_of(context), view, client, runtime, metric=False)
 
     @app.view(METRIC_VIEW)
     def metric_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                         client: WebClient) -> None:
-        _submit(ack, body, view, client, runtime, metric=True)
+                         client: WebClient, context: BoltContext) -> None:
+        _submit(ack, body, workspace_of(context), view, client, runtime, metric=True)
 
     @app.action(ADD_METRIC_ACTION)
     def add_metric_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                           respond: Respond) -> None:
+                           respond: Respond, context: BoltContext) -> None:
         ack()
-        runtime.after_ack(_open_metric_from_button, body, client, respond, runtime)
+        runtime.after_ack(_open_metric_from_button, body, workspace_of(context), client,
+                          respond, runtime)
 
     @app.action(OPEN_DEFINE_ACTION)
-    def open_define_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_define_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
+                            context: BoltContext) -> None:
         ack()
-        runtime.after_ack(_open_define_from_button, body, client, runtime)
+        runtime.after_ack(_open_define_from_button, body, workspace_of(context), client,
+                          runtime)
 
 
-def _open_metric_from_button(body: dict[str, Any], client: WebClient, respond: Respond,
-                             runtime: Runtime) -> None:
-    actor = Actor(team_of(body), user_of(body))
+def _open_metric_from_button(body: dict[str, Any], workspace: str, client: WebClient,
+                             respond: Respond, runtime: Runtime) -> None:
+    actor = Actor(workspace, user_of(body))
     channel = (body.get("channel") or {}).get("id", "")
     try:
         error = open_metric(client, runtime, body["trigger_id"], actor, channel,
@@ -325,24 +306,23 @@ def _open_metric_from_button(body: dict[str, Any], client: WebClient, respond: R
         log.exception("opening the metric modal failed")
         error = GENERIC_ERROR
     if error:
-        respond(text=error, response_type="ephemeral", replace_original=False)
+        send_reply(respond, error, response_type="ephemeral", replace_original=False)
 
 
-def _open_define_from_button(body: dict[str, Any], client: WebClient,
+def _open_define_from_button(body: dict[str, Any], workspace: str, client: WebClient,
                              runtime: Runtime) -> None:
     try:
-        open_define(client, runtime, body["trigger_id"], Actor(team_of(body),
-                    user_of(body)), "")
+        open_define(client, runtime, body["trigger_id"], Actor(workspace, user_of(body)), "")
     except Exception:
         log.exception("opening the define modal failed")
 
 
-def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
-            runtime: Runtime, *, metric: bool) -> None:
+def _submit(ack: Ack, body: dict[str, Any], workspace: str, view: dict[str, Any],
+            client: WebClient, runtime: Runtime, *, metric: bool) -> None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = view["state"]["values"]
-        actor = Actor(team_of(body), user_of(body))
+        actor = Actor(workspace, user_of(body))
         if metric:
             initiative, key, fields, errors = metric_fields(values, meta.get("initiative", ""))
             command: g.Command = g.MetricAdd(initiative, key, fields)
@@ -354,7 +334,8 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebCli
             ack(response_action="errors", errors=errors)
             return
         before = signoff.snapshot(runtime, actor.workspace, initiative)
-        reply = safe_execute(command, runtime.context(actor.workspace, actor.user))
+        reply = safe_execute(command, runtime.context(actor.workspace, actor.user,
+                                                          client))
         if reply.error:
             # The services refused (e.g. an archived initiative): keep the modal open.
             ack(response_action="errors", errors={"key": plain(reply.text, MAX_ERROR)})
@@ -372,19 +353,21 @@ def _confirm(client: WebClient, runtime: Runtime, actor: Actor, channel: str, te
              initiative: str, before: signoff.Snapshot | None, offer_metric: bool) -> None:
     """Tell the user what was saved (ephemeral where they were, else a DM), then sign-off."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn",
-                                                                  "text": plain(text)}}]
+                                                                  "text": as_mrkdwn(text)}}]
     if offer_metric:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": ADD_METRIC_ACTION, "value": initiative,
             "text": _text("Add metric")}]})
     try:
         if channel:
-            client.chat_postEphemeral(channel=channel, user=actor.user, text=text,
+            client.chat_postEphemeral(channel=channel, user=actor.user, text=escape(text),
                                       blocks=blocks)
         else:
-            client.chat_postMessage(channel=actor.user, text=text, blocks=blocks)
+            client.chat_postMessage(channel=actor.user, text=escape(text), blocks=blocks,
+                                    unfurl_links=False, unfurl_media=False)
         signoff.after_change(client, runtime, actor, initiative, before)
     except SlackDeliveryError as exc:
-        client.chat_postMessage(channel=actor.user, text=f"Saved. {exc.message}")
+        client.chat_postMessage(channel=actor.user, text=f"Saved. {exc.message}",
+                                unfurl_links=False, unfurl_media=False)
     except Exception:
         log.exception("confirming a modal submission failed")

@@ -11,12 +11,13 @@ from bot.core.errors import UsageError
 from bot.grammar import commands as g
 from bot.grammar.questions import parse_question, question_help
 from bot.render.blocks import initiative_messages
+from bot.render.mrkdwn import as_mrkdwn
 from bot.slack.posting import SlackDeliveryError, SlackPoster, render_charts
-from handlers.common import GENERIC_ERROR, plain, safe_execute
+from handlers.common import GENERIC_ERROR, safe_execute, workspace_of
 from handlers.markup import plain_text
 
 if TYPE_CHECKING:
-    from slack_bolt import App
+    from slack_bolt import App, BoltContext
 
     from bot.core.review import InitiativeReview, Review
     from bot.slack.runtime import Runtime
@@ -52,11 +53,11 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
             command = None
         if command is None:
             poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
-                         text=plain(reply_text, 39_000))
+                         text=as_mrkdwn(reply_text, 39_000))
             return
         if isinstance(command, g.Help):
             poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
-                         text=question_help())
+                         text=as_mrkdwn(question_help(), 39_000))
             return
         reply = safe_execute(command, runtime.context(team, user))
         if isinstance(command, g.ReviewCommand) and reply.review and not reply.error:
@@ -67,7 +68,7 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
                              blocks=payload["blocks"])
         else:
             poster.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
-                         text=plain(reply.text, 39_000))
+                         text=as_mrkdwn(reply.text, 39_000))
         if reply.error:
             return
         for initiative in charted(command, reply.review):
@@ -79,27 +80,30 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
     except Exception:
         log.exception("answering %r failed", text[:200])
         try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GENERIC_ERROR)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GENERIC_ERROR,
+                                    unfurl_links=False, unfurl_media=False)
         except Exception:
             log.exception("could not even say that answering failed")
 
 
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_mention")
-    def mentioned(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        runtime.submit(_answer_once, body, event, client, runtime)
+    def mentioned(body: dict[str, Any], event: dict[str, Any], client: WebClient,
+                  context: BoltContext) -> None:
+        runtime.submit(_answer_once, body, workspace_of(context), event, client, runtime)
 
     @app.event("message")
-    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient,
+                       context: BoltContext) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        runtime.submit(_answer_once, body, event, client, runtime)
+        runtime.submit(_answer_once, body, workspace_of(context), event, client, runtime)
 
 
-def _answer_once(body: dict[str, Any], event: dict[str, Any], client: WebClient,
-                 runtime: Runtime) -> None:
+def _answer_once(body: dict[str, Any], workspace: str, event: dict[str, Any],
+                 client: WebClient, runtime: Runtime) -> None:
     """Answer a mention or a DM, unless a replica already took this event."""
     if not runtime.first_delivery(body.get("event_id")):
         return
-    answer(client, runtime, str(body.get("team_id", "")), str(event.get("user", "")),
+    answer(client, runtime, workspace, str(event.get("user", "")),
            event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))

@@ -19,6 +19,7 @@ from bot.app.context import Actor
 from bot.app.replies import Criterion
 from bot.app.signoff import (
     CriteriaReopened,
+    OwnershipChanged,
     RequestRefreshed,
     SignoffEvent,
     SignoffRequest,
@@ -30,13 +31,14 @@ from bot.app.signoff import (
 )
 from bot.core.kinds import SignoffRole
 from bot.grammar import commands as g
-from bot.render.blocks import escape
+from bot.render.mrkdwn import channel_link, escape, fit, mention
 from bot.slack.posting import SlackDeliveryError, SlackPoster
 from bot.storage.db import transaction
-from handlers.common import GENERIC_ERROR, plain, safe_execute, team_of, user_of
+from handlers.common import GENERIC_ERROR, plain, safe_execute, user_of, workspace_of
+from handlers.markup import send_reply
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
     from sqlalchemy.orm import Session
 
     from bot.slack.runtime import Runtime
@@ -73,7 +75,18 @@ def _send(poster: SlackPoster, session: Session, runtime: Runtime, actor: Actor,
           event: SignoffEvent) -> None:
     if isinstance(event, CriteriaReopened):
         poster.call("chat_postMessage", event.channel, channel=event.channel,
-                    text=plain(reopened_text(event), 3900))
+                    text=fit(reopened_text(event), 3900))
+    elif isinstance(event, OwnershipChanged):
+        text = fit(ownership_text(event), 3900)
+        for channel in event.channels:
+            poster.call("chat_postMessage", channel, channel=channel, text=text,
+                        unfurl_links=False, unfurl_media=False)
+        for user in event.owners:
+            try:  # a DM that cannot be sent must not keep the channels from hearing it
+                poster.call("chat_postMessage", "", channel=user, text=text,
+                            unfurl_links=False, unfurl_media=False)
+            except SlackDeliveryError:
+                log.warning("could not tell %s that %s changed owners", user, event.key)
     elif isinstance(event, RequestRefreshed):
         poster.call("chat_update", event.channel, channel=event.channel, ts=event.ts,
                     text=request_fallback(event.request), blocks=request_blocks(event.request))
@@ -89,19 +102,37 @@ def reopened_text(event: CriteriaReopened) -> str:
     """The channel's notice that agreed criteria changed, with before → after per field."""
     changes = "\n".join(f"• {escape(line)}" for line in event.changes) or (
         f"• (details in `/outcome history {event.key}`)")
-    return (f":warning: <@{event.by}> changed the agreed criteria of *{escape(event.name)}* "
+    return (f":warning: {mention(event.by)} changed the agreed criteria of "
+            f"*{escape(event.name)}* "
             f"(`{event.key}`), so they are back to draft at revision {event.to_revision}:\n"
             + changes)
 
 
+def ownership_text(event: OwnershipChanged) -> str:
+    """The notice to the old and the new owners and channels: who was replaced by whom."""
+    moves = "\n".join(
+        f"• {label}: {_ref(label, old)} → {_ref(label, new)}" for label, old, new in event.moves)
+    others = "".join(f"\n• {escape(line)}" for line in event.changes)
+    state = (f"The agreed criteria are back to draft at revision {event.to_revision}: both "
+             "owners need to agree again." if event.reopened else
+             f"The criteria are a draft (revision {event.to_revision}).")
+    return (f":warning: {mention(event.by)} changed the owners or the review channel of "
+            f"*{escape(event.name)}* (`{event.key}`):\n{moves}{others}\n{state}")
+
+
+def _ref(label: str, value: str) -> str:
+    return channel_link(value) if label.endswith("channel") else mention(value)
+
+
 def request_fallback(request: SignoffRequest) -> str:
-    return f"Success criteria of {request.name} (revision {request.revision})"
+    """The request's notification text (mrkdwn, like every message ``text``)."""
+    return escape(f"Success criteria of {request.name} (revision {request.revision})")
 
 
 def _metric_line(metric: Criterion) -> str:
     question = f" — _{escape(metric.question)}_" if metric.question else ""
-    return (f"• *{escape(metric.name)}*{question}: {escape(metric.change)} ({metric.better}, "
-            f"source {escape(metric.source)})")
+    return (f"• *{escape(metric.name)}*{question}: {escape(metric.change)} "
+            f"({escape(metric.better)}, source {escape(metric.source)})")
 
 
 def request_blocks(request: SignoffRequest) -> list[dict[str, Any]]:
@@ -114,17 +145,18 @@ def request_blocks(request: SignoffRequest) -> list[dict[str, Any]]:
     metrics = "\n".join(_metric_line(m) for m in request.metrics) or "_No metrics yet._"
     state = "\n".join(
         f"{':hourglass_flowing_sand:' if role in request.missing else ':white_check_mark:'} "
-        f"{role.value.title()} owner <@{request.owner(role)}>"
+        f"{role.value.title()} owner {mention(request.owner(role))}"
         + (" has not agreed yet" if role in request.missing else " agreed")
         for role in ROLES
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True, "text": plain(
             f"Success criteria: {request.name}", 150)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": plain(criteria)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": plain("*Metrics*\n" + metrics)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": plain(
-            f"`{request.key}` · revision {request.revision} · {request.status}")}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit(criteria, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit("*Metrics*\n" + metrics,
+                                                                    3000)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(escape(
+            f"`{request.key}` · revision {request.revision} · {request.status}"), 3000)}]},
         {"type": "section", "text": {"type": "mrkdwn", "text": state}},
     ]
     if request.agreed:
@@ -145,15 +177,16 @@ def request_blocks(request: SignoffRequest) -> list[dict[str, Any]]:
 def register(app: App, runtime: Runtime) -> None:
     @app.action(re.compile(f"^{AGREE_ACTION}_(product|engineering)$"))
     def agree_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                      respond: Respond) -> None:
+                      respond: Respond, context: BoltContext) -> None:
         ack()
-        runtime.after_ack(_agree_safely, body, client, respond, runtime)
+        runtime.after_ack(_agree_safely, body, workspace_of(context), client, respond,
+                          runtime)
 
 
-def _agree_safely(body: dict[str, Any], client: WebClient, respond: Respond,
+def _agree_safely(body: dict[str, Any], workspace: str, client: WebClient, respond: Respond,
                   runtime: Runtime) -> None:
     try:
-        _agree(body, client, respond, runtime)
+        _agree(body, workspace, client, respond, runtime)
     except SlackDeliveryError as exc:
         respond(text=exc.message, response_type="ephemeral", replace_original=False)
     except Exception:
@@ -161,11 +194,11 @@ def _agree_safely(body: dict[str, Any], client: WebClient, respond: Respond,
         respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)
 
 
-def _agree(body: dict[str, Any], client: WebClient, respond: Respond,
+def _agree(body: dict[str, Any], workspace: str, client: WebClient, respond: Respond,
            runtime: Runtime) -> None:
     action = body["actions"][0]
     value = json.loads(action["value"])
-    actor = Actor(team_of(body), user_of(body))
+    actor = Actor(workspace, user_of(body))
     before = snapshot(runtime, actor.workspace, value["i"])
     if before is not None and before.revision != value["r"]:
         respond(text=f"These criteria changed since this message was posted (now revision "
@@ -173,12 +206,13 @@ def _agree(body: dict[str, Any], client: WebClient, respond: Respond,
                 response_type="ephemeral", replace_original=False)
         return
     reply = safe_execute(g.Agree(value["i"], SignoffRole(value["role"])),
-                         runtime.context(actor.workspace, actor.user))
+                         runtime.context(actor.workspace, actor.user, client))
     if reply.error:
-        respond(text=reply.text, response_type="ephemeral", replace_original=False)
+        send_reply(respond, reply.text, response_type="ephemeral", replace_original=False)
         return
     after_change(client, runtime, actor, value["i"], before)
     if "agreed" in reply.events:
         channel = body["channel"]["id"]
         client.chat_postMessage(channel=channel, thread_ts=body["message"]["ts"],
-                                text=f":handshake: {reply.text}")
+                                text=f":handshake: {escape(reply.text)}",
+                                unfurl_links=False, unfurl_media=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import PullAttempt
+from metrics.secrets import REDACTED, walk_secrets
 
 
 def latest_attempts(session: Session, metric_ids: Iterable[int]) -> dict[int, PullAttempt]:
@@ -31,4 +32,14 @@ def failure_reason(attempt: PullAttempt | None) -> str | None:
     if attempt is None or attempt.ok:
         return None
     kind = "permanent: fix the source" if attempt.permanent else "will retry"
-    return f"last pull failed ({kind}): {attempt.error}"
+    return f"last pull failed ({kind}): {safe_error(attempt.error)}"
+
+
+def safe_error(text: str, resolved: Callable[[str], str] | None = None) -> str:
+    """``text`` fit to store and show: the secret values the pull resolved (``resolved``,
+    its :class:`~metrics.secrets.Redactor`) and whatever has the shape of a credential (a
+    known token, an Authorization value, a URL's password, a secret query parameter)
+    replaced. Errors stored by an older release are scrubbed again when shown."""
+    if resolved is not None:
+        text = resolved(text)
+    return str(walk_secrets(text, lambda _path, _value: REDACTED))

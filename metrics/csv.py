@@ -10,13 +10,16 @@ Config::
 the total, else the total is the ``total`` aggregate. With ``time_column`` (ISO dates) the
 value as of a time is the latest row at or before it, and ``history`` can backfill every
 row; without it the last row wins. ``path`` reads a local file instead of ``url``, only
-inside the folder the bot allows (``files_dir``).
+inside the folder the bot allows (``files_dir``). Redirects are not followed: ``url`` must
+be where the file is served (for a published spreadsheet, the address its link redirects
+to).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,8 @@ from metrics.registry import register, source_timeout
 if TYPE_CHECKING:
     from metrics.resources import Resources
 
+log = logging.getLogger(__name__)
+
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -45,8 +50,8 @@ def _parse_time(text: str, row: int) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise SourceError(f"Row {row}: the time column must hold ISO dates like 2026-11-20 "
-                          f"(got {text[:25]!r}).", permanent=True) from None
+        raise SourceError(f"Row {row}: the time column must hold ISO dates like "
+                          "2026-11-20.", permanent=True) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -81,13 +86,10 @@ class CsvSource:
             if self.client is None:
                 raise SourceError("The csv source needs an HTTP client for a url.")
             what = f"The CSV at {httpx.URL(self.url).host}"
-            # Published spreadsheets answer with a redirect to the file.
-            response = http_call(self.client, "GET", self.url, what=what,
-                                 timeout=self.timeout, follow_redirects=True)
-            if len(response.content) > MAX_BYTES:
-                raise SourceError(f"{what} is larger than {MAX_BYTES // 2**20} MB.",
-                                  permanent=True)
-            return response.text
+            # A redirect (a published spreadsheet's link) is refused, not followed: the
+            # connection must name the final URL, the one the operator allowed.
+            return http_call(self.client, "GET", self.url, what=what, timeout=self.timeout,
+                             max_bytes=MAX_BYTES).text
         return self._local_text()
 
     def _local_text(self) -> str:
@@ -118,8 +120,11 @@ class CsvSource:
         header = reader.fieldnames or []
         for name in filter(None, (self.column, self.segment_column, self.time_column)):
             if name not in header:
-                shown = ", ".join(repr(h) for h in header[:12]) or "none"
-                raise SourceError(f"The CSV has no column {name!r}; its columns are {shown}.",
+                # The header is fetched content: the operator's log lists it, not Slack.
+                log.warning("The CSV has no column %r; its first columns are %.300s", name,
+                            ", ".join(repr(h) for h in header[:12]))
+                raise SourceError(f"The CSV has no column {name!r} (it has {len(header)} "
+                                  "columns): check the name, spelled as in the header row.",
                                   permanent=True)
         rows = []
         for number, row in enumerate(reader, start=2):

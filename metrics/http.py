@@ -110,5 +110,6 @@ class HttpSource:
         else:
             raise SourceError(f"`segments` ({expression}) must yield an object of name → "
                               "number or a list of [name, number] pairs.", permanent=True)
-        return {segment_name(self.by, name): to_number(value, f"Segment {name!r}")
+        return {segment_name(self.by, name):
+                to_number(value, f"A value under `segments` ({expression})")
                 for name, value in pairs if value is not None}

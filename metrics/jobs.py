@@ -33,11 +33,12 @@ class PullJob:
     name: str  # <initiative>.<metric>, for messages
     kind: str
     config: dict[str, Any]
+    workspace: str  # the initiative's: only connections serving it may be used
 
     @classmethod
     def of(cls, metric: Metric) -> PullJob:
         return cls(metric.id, f"{metric.initiative.key}.{metric.key}", metric.source_kind,
-                   dict(metric.source_config or {}))
+                   dict(metric.source_config or {}), metric.initiative.workspace)
 
 
 def pull_every(config: dict[str, Any]) -> timedelta:

@@ -14,16 +14,16 @@ are recorded or pushed.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
 from bot.core.errors import SourceError
 from metrics import csv, demo, http, manual, prometheus, push, sql
+from metrics.connections import Connections
 from metrics.registry import SOURCES, Source, SourceFactory
 from metrics.resources import Resources
-from metrics.secrets import Redactor, refuse_literal_secrets, resolve
+from metrics.secrets import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -80,30 +80,40 @@ def check_config(kind: str, config: Mapping[str, Any]) -> None:
     """Refuse, when a metric is defined, a config that its kind can tell no pull could ever
     use: the kind's own ``check_config(config)`` (the sql source refuses a query that is
     not one read-only SELECT). Nothing is resolved or connected here, and the source runs
-    the same checks again at pull time. Literal secrets are refused by each transport
-    (grammar, modal, criteria file) with :func:`metrics.secrets.refuse_literal_secrets`."""
+    the same checks again at pull time. What only a connection may hold (URLs, headers,
+    credentials, ``${NAME}``) is refused by each transport (grammar, modal, criteria file)
+    with :func:`metrics.member_configs.member_config_problems`."""
     check = getattr(load_sources().get(kind), "check_config", None)
     if check is not None:
         check(config)
 
 
-def get_source(kind: str, config: dict[str, Any], resources: Resources | None = None, *,
-               redactor: Redactor | None = None) -> Source:
-    """Build the source for ``kind`` from ``config``.
+def connection_kinds() -> list[str]:
+    """The kinds a connection can serve: every pulled kind but the built-in demo."""
+    return sorted(kind for kind in load_sources() if is_pulled(kind) and kind != "demo")
 
-    ``${NAME}`` references are resolved from the environment here, at pull time; a literal
-    secret or an unknown kind is a permanent error.
+
+def get_source(kind: str, config: dict[str, Any], resources: Resources | None = None, *,
+               workspace: str = "", redactor: Redactor | None = None,
+               metric: str = "") -> Source:
+    """Build the source for ``kind`` from a metric's ``config`` in ``workspace``.
+
+    The connection the config names is merged in here, at pull time, with its ``${NAME}``
+    references resolved; a config that still holds a url, one that names no connection
+    of this workspace, or an unknown kind is a permanent error. ``metric``
+    (``initiative.metric``) names the metric in the messages that say how to fix it.
     """
     factory = load_sources().get(kind)
     if factory is None:
         raise SourceError(f"Unknown source kind {kind!r}; known kinds: "
                           f"{', '.join(source_kinds())}.")
-    refuse_literal_secrets(config)
-    environ = resources.environ if resources is not None else os.environ
-    resolved = resolve(config, environ, redactor)
+    connections = resources.connections if resources is not None else Connections()
+    full, connection = connections.source_config(kind, config, workspace, redactor=redactor,
+                                                 metric=metric)
     from_config = getattr(factory, "from_config", None)
     if from_config is not None:
         if resources is None:
             raise SourceError(f"The {kind} source needs the bot's clients to be built.")
-        return from_config(resolved, resources)
-    return factory(resolved)
+        return from_config(full, resources if connection is None
+                           else resources.for_connection(connection))
+    return factory(full)

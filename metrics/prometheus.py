@@ -15,6 +15,7 @@ queries, for backfills and for a baseline "as of" a past date.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -40,8 +41,21 @@ from metrics.registry import register, source_timeout
 if TYPE_CHECKING:
     from metrics.resources import Resources
 
+log = logging.getLogger(__name__)
+
 # Prometheus refuses range queries of more than 11,000 points per series.
 MAX_POINTS_PER_QUERY = 10_000
+# What to fix for each errorType of the Prometheus HTTP API.
+ERROR_HINTS = {
+    "bad_data": "the PromQL does not parse — check the query",
+    "execution": "the query could not be evaluated — check its functions and types",
+    "timeout": "the query took too long — narrow it or raise the source's timeout",
+    "canceled": "the query was canceled — pull again",
+    "unavailable": "the server is not ready — pull again later",
+    "internal": "the server failed — its log says why",
+    "not_found": "the API path was not found — check the connection's URL",
+    "not_acceptable": "the server refused the request format — check the connection's URL",
+}
 
 
 def _stamp(at: datetime) -> str:
@@ -67,7 +81,7 @@ class PrometheusSource:
         return cls(config, resources.http)
 
     def _api(self, path: str, params: dict[str, str]) -> Any:
-        what = f"Prometheus at {self.base}"
+        what = f"Prometheus at {httpx.URL(self.base).host}"
         response = http_call(self.client, "GET", f"{self.base}/api/v1/{path}",
                              what=what, timeout=self.timeout, params=params,
                              headers=self.headers, raise_for_status=False)
@@ -75,17 +89,30 @@ class PrometheusSource:
                 "content-type", "").startswith("application/json"):
             body = json_body(response, what)
             if isinstance(body, dict) and body.get("status") == "error":
-                error_type = body.get("errorType", "error")
-                # bad_data is a malformed query, execution one that cannot be evaluated:
-                # both fail again on retry. timeout/canceled/unavailable may not.
-                permanent = error_type in ("bad_data", "execution")
-                raise SourceError(f"Prometheus refused the query ({error_type}): "
-                                  f"{body.get('error', '')}", permanent=permanent)
+                raise self._refusal(what, body)
         check_status(response, what)
         body = json_body(response, what)
         if not isinstance(body, dict) or body.get("status") != "success":
             raise SourceError(f"{what} answered without a result.", permanent=False)
         return body.get("data", {})
+
+    def _refusal(self, what: str, body: dict[str, Any]) -> SourceError:
+        """The error for a query Prometheus refused: its errorType and a fixed hint.
+
+        The server's own text is fetched content (it quotes the query and, from a hostile
+        server, anything at all), so it goes to the operator's log only.
+        """
+        error_type = str(body.get("errorType"))
+        hint = ERROR_HINTS.get(error_type)
+        log.warning("%s refused the query (%.40s): %.500s", what, error_type,
+                    body.get("error", ""))
+        if hint is None:
+            return SourceError(f"{what} refused the query; the bot's log has the server's "
+                               "reason.", permanent=False)
+        # bad_data is a malformed query, execution one that cannot be evaluated: both
+        # fail again on retry. timeout/canceled/unavailable may not.
+        return SourceError(f"{what} refused the query ({error_type}: {hint}).",
+                           permanent=error_type in ("bad_data", "execution"))
 
     def _series_value(self, raw: Any) -> float | None:
         """A sample's value; NaN and infinities (0/0, empty ratios) are no value."""
@@ -100,8 +127,9 @@ class PrometheusSource:
             value = self._series_value(result[1])
             return [] if value is None else [Reading(at, value)]
         if result_type != "vector":
+            shown = f"a {result_type}" if result_type in ("matrix", "string") else "no vector"
             raise SourceError(
-                f"The query returns a {result_type}, not an instant vector; for a range "
+                f"The query returns {shown}, not an instant vector; for a range "
                 "selector wrap it, e.g. last_over_time(metric[1d]).", permanent=True)
         if not result:
             raise SourceError(

@@ -35,6 +35,7 @@ from bot.core.points import Reading
 from bot.storage.db import transaction
 from bot.storage.models import Metric, PullAttempt
 from bot.storage.samples import store_readings, store_series
+from metrics.attempts import safe_error
 from metrics.jobs import DEFAULT_EVERY, PullJob, due_jobs
 from metrics.kinds import get_source
 from metrics.registry import HistorySource
@@ -122,11 +123,13 @@ class Puller:
         while True:
             tries += 1
             try:
-                source = get_source(job.kind, job.config, self.resources, redactor=redactor)
+                source = get_source(job.kind, job.config, self.resources,
+                                    workspace=job.workspace, redactor=redactor,
+                                    metric=job.name)
                 readings = tuple(source.read(at))
                 return PullOutcome(job, started, _ms(began), readings, tries=tries)
             except SourceError as exc:
-                error, permanent = redactor(exc.message), exc.permanent
+                error, permanent = safe_error(exc.message, redactor), exc.permanent
             except Exception as exc:
                 # A bug in a source (or a plugin): recorded like an outage, logged without
                 # the traceback's locals, which may hold resolved secrets.
@@ -244,7 +247,8 @@ class Puller:
         stored = 0
         error, permanent = "", False
         try:
-            source = get_source(job.kind, job.config, self.resources, redactor=redactor)
+            source = get_source(job.kind, job.config, self.resources,
+                                workspace=job.workspace, redactor=redactor, metric=job.name)
             if not isinstance(source, HistorySource):
                 raise SourceError(f"The {job.kind} source keeps no history to backfill; "
                                   "prometheus (and csv with a time_column) do.",
@@ -261,7 +265,8 @@ class Puller:
                 if progress:
                     progress(index, len(chunks), stored)
         except SourceError as exc:
-            error, permanent = redactor(exc.message)[:MAX_ERROR_LENGTH], exc.permanent
+            error = safe_error(exc.message, redactor)[:MAX_ERROR_LENGTH]
+            permanent = exc.permanent
         except Exception as exc:
             # As in attempt(): a source's bug is recorded, never raised with its secrets.
             error = f"unexpected {type(exc).__name__} in the source"

@@ -1,8 +1,9 @@
 """Secrets in source configs are referenced, never stored.
 
-A config names a secret as ``${ENV_NAME}``; :func:`resolve` substitutes the environment's
-value at pull time, so the database, Slack, logs and exports only ever hold the reference.
-:func:`refuse_literal_secrets` rejects a config that carries a token itself, and
+An operator's connection names a secret as ``${ENV_NAME}``; :func:`resolve` substitutes the
+environment's value (or the ``ENV_NAME_FILE`` file's) when the connection is used, so the
+database, Slack, logs and exports only ever hold the reference.
+:func:`literal_secrets` finds a token written into a config itself, and
 :class:`Redactor` scrubs resolved values out of any error text before it leaves a source.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from bot.core.errors import SourceError
@@ -43,12 +45,6 @@ _MIN_SECRET_LENGTH = 4  # shorter resolved values are not scrubbed from error te
 
 def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAMES.search(name))
-
-
-def _how_to_reference(where: str) -> str:
-    return (f"{where} looks like a literal secret. Secrets are never stored: put it in an "
-            f"environment variable of the bot and reference it as ${{NAME}}, e.g. "
-            f'"Authorization": "Bearer ${{GITHUB_TOKEN}}".')
 
 
 def _replace(match: re.Match[str], group: str, path: FieldPath,
@@ -120,13 +116,6 @@ def path_text(path: FieldPath, root: str = "config") -> str:
     return text
 
 
-def refuse_literal_secrets(config: Mapping[str, Any]) -> None:
-    """Raise a permanent :class:`SourceError` when ``config`` holds a secret itself."""
-    paths = literal_secrets(config)
-    if paths:
-        raise SourceError(_how_to_reference(path_text(paths[0])), permanent=True)
-
-
 class Redactor:
     """Collects the secret values substituted into a config; scrubs them from text."""
 
@@ -139,9 +128,25 @@ class Redactor:
         return text
 
 
+def lookup(name: str, environ: Mapping[str, str]) -> str | None:
+    """The value of ``${name}``: the variable itself, else the text of the file its
+    ``<name>_FILE`` variable names (trailing newline dropped); None when neither is set."""
+    if name in environ:
+        return environ[name]
+    file_name = environ.get(f"{name}_FILE")
+    if not file_name:
+        return None
+    try:
+        return Path(file_name).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        raise SourceError(f"{name}_FILE names a file the bot cannot read; fix its path or "
+                          "permissions and pull again.", permanent=True) from None
+
+
 def resolve(config: Any, environ: Mapping[str, str] | None = None,
-            redactor: Redactor | None = None) -> Any:
-    """A copy of ``config`` with every ``${NAME}`` replaced from the environment.
+            redactor: Redactor | None = None, *, what: str = "The source config") -> Any:
+    """A copy of ``config`` with every ``${NAME}`` replaced from the environment (or the
+    file ``NAME_FILE`` names).
 
     A missing variable is a permanent error naming it (never its value).
     """
@@ -149,11 +154,11 @@ def resolve(config: Any, environ: Mapping[str, str] | None = None,
 
     def substitute(match: re.Match[str]) -> str:
         name = match[1]
-        if name not in environ:
-            raise SourceError(f"The source config references ${{{name}}}, which is not set "
+        value = lookup(name, environ)
+        if value is None:
+            raise SourceError(f"{what} references ${{{name}}}, which is not set "
                               "in the bot's environment; set it and pull again.",
                               permanent=True)
-        value = environ[name]
         if redactor is not None and len(value) >= _MIN_SECRET_LENGTH:
             redactor.values.add(value)
         return value
@@ -161,7 +166,13 @@ def resolve(config: Any, environ: Mapping[str, str] | None = None,
     if isinstance(config, str):
         return REFERENCE.sub(substitute, config)
     if isinstance(config, Mapping):
-        return {key: resolve(value, environ, redactor) for key, value in config.items()}
+        return {key: resolve(value, environ, redactor, what=what)
+                for key, value in config.items()}
     if isinstance(config, list | tuple):
-        return [resolve(value, environ, redactor) for value in config]
+        return [resolve(value, environ, redactor, what=what) for value in config]
     return config
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text`` contains a well-known token shape or a URL's password."""
+    return bool(_TOKEN_SHAPES.search(text) or _URL_PASSWORD.search(text))

@@ -27,6 +27,7 @@ from bot.core.clock import system_clock
 from bot.slack.config import SlackConfig
 from bot.slack.runtime import Runtime
 from bot.storage.db import make_engine, session_factory, upgrade
+from bot.web.guard import RequestGuard
 from bot.web.server import SlackServer, make_server, start_in_thread
 from handlers.app import build_app
 
@@ -164,7 +165,11 @@ def start_bot(slack: FakeSlack, engine: Engine, config: SlackConfig,
     # test pins it; seeded data is placed relative to it.
     runtime = Runtime(session_factory(engine), system_clock if now is None else lambda: now)
     app = build_app(config, runtime, engine)
-    server = make_server(app, "127.0.0.1", 0)
+    # As `outcome serve` runs: signatures and replays checked before bolt parses a body
+    # (against the wall clock, which signs the requests, even when the bot's clock is pinned).
+    guard = RequestGuard(config.signing_secret, runtime.sessions, system_clock,
+                         runtime.priority)
+    server = make_server(app, "127.0.0.1", 0, guard=guard)
     start_in_thread(server, poll_interval=0.05)
     return Bot(server, slack, engine, runtime)
 

@@ -18,7 +18,10 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 
 def context(engine, user: str = "eve") -> Context:
-    return Context(Actor("T1", user), session_factory(engine), now=lambda: NOW)
+    """Acting as ``user``; Eve is a workspace admin, who sets initiatives up for their
+    owners Ana and Ben."""
+    return Context(Actor("T1", user, admin=user == "eve"), session_factory(engine),
+                   now=lambda: NOW)
 
 
 @pytest.fixture

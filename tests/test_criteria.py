@@ -19,7 +19,8 @@ from bot.storage.db import session_factory, transaction
 from bot.storage.models import AuditEvent, DigestSchedule, Initiative
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-EVE, ANA, BEN = Actor("T1", "eve"), Actor("T1", "ana"), Actor("T1", "ben")
+# Files are applied with the CLI, which acts as the operator.
+EVE, ANA, BEN = Actor("T1", "eve", operator=True), Actor("T1", "ana"), Actor("T1", "ben")
 
 # Written the way `outcome export --format yaml` writes it, so it must come back unchanged.
 FILE = """\
@@ -60,7 +61,7 @@ initiatives:
     source:
       kind: manual
       pipeline: deploy.yml
-      token: ${PIPELINE_TOKEN}
+      branch: main
   - key: errors
     name: Failed updates
     question: Do updates fail less often?
@@ -110,7 +111,7 @@ def test_a_file_creates_initiatives_metrics_and_digest_schedules(sessions):
         assert (fleet.product_owner, fleet.engineering_owner) == ("ana", "ben")
         deploy, errors = fleet.metrics
         assert (deploy.target_value, deploy.guard_rail, deploy.direction) == (12, 60, "down")
-        assert deploy.source_config == {"pipeline": "deploy.yml", "token": "${PIPELINE_TOKEN}"}
+        assert deploy.source_config == {"pipeline": "deploy.yml", "branch": "main"}
         assert deploy.baseline_at == datetime(2026, 11, 1, tzinfo=UTC)
         assert errors.stale_after_seconds == 36 * 3600
         schedules = session.scalars(select(DigestSchedule).order_by(DigestSchedule.kind)).all()
@@ -154,7 +155,7 @@ def test_changing_agreed_criteria_reopens_them_and_is_audited(sessions):
         agree(session, BEN, "fleet", now=NOW)
 
     result = apply(sessions, FILE.replace("target: 12.0", "target: 10.0"),
-                   actor=Actor("T1", "ci"))
+                   actor=Actor("T1", "ci", operator=True))
 
     assert result.plans[0].reopened_revision == 2
     assert "~ target: 12 → 10" in result.text()
@@ -202,7 +203,7 @@ def test_a_new_file_shows_every_field_it_creates(sessions):
     assert '+ initiative fleet: "Fleet update" (new, draft)' in text
     assert "    + metric deploy" in text
     assert "        + guard_rail: 60" in text
-    assert '        + source: {"pipeline": "deploy.yml", "token": "${PIPELINE_TOKEN}"}' in text
+    assert '        + source: {"branch": "main", "pipeline": "deploy.yml"}' in text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Initiative)) == 0
 
@@ -319,8 +320,8 @@ def test_rules_beyond_the_schema_also_name_the_line():
     ]
 
 
-def test_a_literal_credential_in_the_file_is_refused():
-    leaky = (FILE.replace("token: ${PIPELINE_TOKEN}", "token: ghp_abc123")
+def test_a_url_or_credential_in_the_file_is_refused_without_repeating_it():
+    leaky = (FILE.replace("branch: main", "token: ghp_abc123")
              .replace("pipeline: deploy.yml", "url: https://ci:hunter2@ci.example/api"))
 
     problems = problems_of(leaky)
@@ -329,7 +330,7 @@ def test_a_literal_credential_in_the_file_is_refused():
         ["criteria.yaml:37", "initiatives[0].metrics[0].source.url"],
         ["criteria.yaml:38", "initiatives[0].metrics[0].source.token"],
     ]
-    assert all("${PROMETHEUS_TOKEN}" in p for p in problems)
+    assert all("connection: <name>" in p for p in problems)
     assert not any("hunter2" in p or "ghp_abc123" in p for p in problems)
 
 
@@ -363,7 +364,7 @@ def test_an_archived_initiative_in_the_file_stops_the_whole_apply(sessions):
 
     assert str(caught.value).splitlines()[0] == (
         "criteria.yaml:4: initiatives[1]: Initiative 'fleet' is archived; archived criteria "
-        "cannot change.")
+        "cannot change. Its owners or an admin can bring it back with `unarchive fleet`.")
     with sessions() as session:
         assert session.scalar(select(Initiative).where(Initiative.key == "aaa")) is None
 

@@ -59,7 +59,7 @@ class RecordingPoster:
 @pytest.fixture
 def sessions(engine):
     sessions = session_factory(engine)
-    ctx = Context(Actor("T1", "eve"), sessions, now=lambda: FIRE - timedelta(days=3))
+    ctx = Context(Actor("T1", "eve", admin=True), sessions, now=lambda: FIRE - timedelta(days=3))
     for text in (
         'define fleet "Fleet update" channel=#fleet po=@ana eng=@ben tz=Europe/Berlin '
         "anchor=2026-11-16 sprint=7d",
@@ -163,7 +163,7 @@ def test_a_draft_not_agreed_by_sprint_start_nudges_its_owners_once(sessions):
 
 
 def test_switching_a_schedule_off_stops_its_digests(sessions):
-    ctx = Context(Actor("T1", "eve"), sessions, now=lambda: FIRE)
+    ctx = Context(Actor("T1", "eve", admin=True), sessions, now=lambda: FIRE)
     reply = run("schedule fleet off=sprint", ctx)
     assert "(off)" in reply.text
     poster = RecordingPoster()

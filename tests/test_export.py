@@ -25,7 +25,7 @@ from bot.cli import main as cli
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 
 NOW = datetime(2026, 11, 29, 9, tzinfo=UTC)
-EVE = Actor("T1", "eve")
+EVE = Actor("T1", "eve", admin=True)  # sets initiatives up for their owners
 SECRET_CONFIG = {
     "url": "https://prometheus.example/api/v1/query",
     "query": "sum(rate(deploy_seconds_sum[1h]))",
@@ -63,18 +63,20 @@ def demo(demo_sessions):
 
 @pytest.fixture
 def leaky(sessions):
-    """An initiative whose metric source holds literal credentials (set outside any file)."""
+    """An initiative whose metric source holds literal credentials: a config from before
+    connections, which no transport accepts any more, written straight into the row."""
     with transaction(sessions) as session:
         define_initiative(session, EVE, "fleet", {
             "name": "Fleet | update", "why": "Fewer visits.\nFewer truck rolls.",
             "who": "Operators\nTechnicians", "product_owner": "ana",
             "sprint_anchor": date(2026, 11, 16),
         }, now=NOW)
-        define_metric(session, EVE, "fleet", "deploy", {
+        metric, _ = define_metric(session, EVE, "fleet", "deploy", {
             "name": "Deploy time", "unit": "min", "direction": "down", "baseline_value": 40.0,
             "target_value": 12.0, "target_date": date(2027, 3, 31), "guard_rail": 60.0,
-            "source_kind": "manual", "source_config": SECRET_CONFIG,
+            "source_kind": "manual",
         }, now=NOW)
+        metric.source_config = SECRET_CONFIG
     return sessions
 
 
@@ -198,7 +200,7 @@ def test_no_export_reveals_a_credential(leaky):
     }
 
 
-def test_a_redacted_export_cannot_be_applied_until_the_credentials_are_references(leaky):
+def test_a_redacted_export_cannot_be_applied_until_its_source_names_a_connection(leaky):
     with transaction(leaky) as session:
         exported = criteria.dump(criteria.document_of(
             session, [find_initiative(session, "T1", "fleet")]))
@@ -206,13 +208,11 @@ def test_a_redacted_export_cannot_be_applied_until_the_credentials_are_reference
     with pytest.raises(criteria.CriteriaInvalid) as caught:
         criteria.load(exported)
 
-    assert [p.path for p in caught.value.problems] == [
-        "initiatives[0].metrics[0].source.password",
-        "initiatives[0].metrics[0].source.dsn",
-        "initiatives[0].metrics[0].source.headers.Authorization",
-        "initiatives[0].metrics[0].source.headers.X-Relay",
-        "initiatives[0].metrics[0].source.search",
-    ]
+    source = "initiatives[0].metrics[0].source"
+    assert sorted(p.path for p in caught.value.problems) == sorted(
+        f"{source}.{field}" for field in ("url", "token", "password", "dsn", "headers",
+                                          "replica", "search"))
+    assert all("connection: <name>" in p.message for p in caught.value.problems)
 
 
 def test_the_csv_export_lists_every_sample_with_its_unit(leaky):

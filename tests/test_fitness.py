@@ -15,7 +15,8 @@ from bot.cli import main as cli
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-EVE, ANA, BEN = Actor("T1", "eve"), Actor("T1", "ana"), Actor("T1", "ben")
+# Eve is a workspace admin, who sets initiatives up for their owners Ana and Ben.
+EVE, ANA, BEN = Actor("T1", "eve", admin=True), Actor("T1", "ana"), Actor("T1", "ben")
 
 
 def initiative(session, key: str, metrics: dict[str, tuple[dict, list[tuple[int, float]]]],

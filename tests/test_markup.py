@@ -1,4 +1,5 @@
-"""Slack markup is unwrapped into the plain words the grammar reads, at the Slack edge."""
+"""Slack markup is unwrapped into the plain words the grammar reads, at the Slack edge, and
+what the user typed reaches the grammar as typed."""
 
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ def test_a_reference_becomes_the_word_the_grammar_reads(slack: str, plain: str) 
     assert plain_text(slack) == plain
 
 
-def test_the_text_around_references_is_kept_as_it_was_sent() -> None:
+def test_the_text_around_references_is_kept_as_it_was_typed() -> None:
     text = 'define fleet "Fleet" po=<@U1|ana> channel=<#C2|team> why="a &lt; b &amp; c"'
 
-    assert plain_text(text) == 'define fleet "Fleet" po=@U1 channel=#C2 why="a &lt; b &amp; c"'
+    assert plain_text(text) == 'define fleet "Fleet" po=@U1 channel=#C2 why="a < b & c"'
 
 
-def test_escaped_angle_brackets_stay_escaped_so_an_echo_cannot_notify_anyone() -> None:
-    assert plain_text("&lt;!channel&gt; hello") == "&lt;!channel&gt; hello"
+def test_typed_angle_brackets_are_decoded_once_and_never_become_a_reference() -> None:
+    # Replies escape them again on the way out (tests/test_escaping.py).
+    assert plain_text("&lt;!channel&gt; hello") == "<!channel> hello"
+    assert plain_text("&amp;lt;b&amp;gt;") == "&lt;b&gt;"
 
 
 def test_text_without_markup_is_unchanged() -> None:

@@ -17,6 +17,7 @@ from bot.app.services import define_initiative, define_metric
 from bot.core.errors import SourceError
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.models import PullAttempt
+from metrics.connection_file import parse_connections
 from metrics.jobs import PullJob, pulled_metrics
 from metrics.pulling import Puller, PullOutcome, PullPolicy
 from metrics.resources import Resources
@@ -27,7 +28,6 @@ from metrics.secrets import (
     literal_secrets,
     path_text,
     redact_secrets,
-    refuse_literal_secrets,
     resolve,
     walk_secrets,
 )
@@ -199,18 +199,6 @@ def test_a_path_is_written_with_dots_for_keys_and_brackets_for_indexes():
     assert path_text(("values", 2, "token"), root="source") == "source.values[2].token"
 
 
-def test_a_literal_secret_is_refused_naming_the_first_place_and_how_to_reference_it():
-    with pytest.raises(SourceError) as caught:
-        refuse_literal_secrets({"headers": {"Authorization": "Bearer x"}, "token": "y"})
-
-    assert caught.value.permanent
-    assert caught.value.message == (
-        "config.headers.Authorization looks like a literal secret. Secrets are never stored: "
-        "put it in an environment variable of the bot and reference it as ${NAME}, e.g. "
-        '"Authorization": "Bearer ${GITHUB_TOKEN}".')
-    refuse_literal_secrets({"headers": {"Authorization": "Bearer ${TOKEN}"}})
-
-
 def test_a_literal_secret_found_twice_at_one_path_is_listed_once():
     assert literal_secrets({"note": f"{GITHUB} and {GITHUB}"}) == [("note",)]
 
@@ -223,23 +211,27 @@ PASSWORD = "prom-hunter2-secret"
 
 
 def backfill_behind(tmp_path, answer) -> tuple[PullOutcome, list[PullAttempt]]:
-    """Backfill a Prometheus metric whose URL holds ${PROM_PASSWORD}, against a transport
-    that answers with ``answer(request)``; returns the outcome and the recorded attempts."""
+    """Backfill a Prometheus metric whose connection's URL holds ${PROM_PASSWORD}, against a
+    transport that answers with ``answer(request)``; returns the outcome and the recorded
+    attempts."""
     engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
     upgrade(engine)
     sessions = session_factory(engine)
-    actor = Actor("T1", "eve")
+    actor = Actor("T1", "eve", admin=True)
     with transaction(sessions) as session:
         define_initiative(session, actor, "fleet",
                           {"name": "Fleet", "sprint_anchor": date(2026, 11, 16)}, now=NOW)
         define_metric(session, actor, "fleet", "deploy", {
             "name": "Deploy", "target_value": 10.0, "source_kind": "prometheus",
-            "source_config": {"url": "http://reader:${PROM_PASSWORD}@prometheus.test",
-                              "query": "deploy_minutes"}}, now=NOW)
+            "source_config": {"connection": "prom", "query": "deploy_minutes"}}, now=NOW)
     with transaction(sessions) as session:
         (job,) = [PullJob.of(m) for m in pulled_metrics(session, "T1")]
-    resources = Resources(http=httpx.Client(transport=httpx.MockTransport(answer)),
-                          environ={"PROM_PASSWORD": PASSWORD})
+    connections = parse_connections({"connections": {"prom": {
+        "kind": "prometheus", "url": "http://reader:${PROM_PASSWORD}@prometheus.test"}}},
+        environ={"PROM_PASSWORD": PASSWORD})
+    resources = Resources(http=httpx.Client(), connections=connections,
+                          client_factory=lambda _connection: httpx.Client(
+                              transport=httpx.MockTransport(answer)))
     try:
         puller = Puller(sessions, resources, PullPolicy(retries=0), clock=lambda: NOW)
         outcome = puller.backfill(job, NOW - timedelta(days=2), NOW)
@@ -260,7 +252,7 @@ def test_a_backfill_error_is_redacted_in_the_outcome_and_in_the_recorded_attempt
 
     assert not outcome.ok and not outcome.permanent
     assert PASSWORD not in outcome.error
-    assert "http://reader:***@prometheus.test" in outcome.error
+    assert outcome.error == "Prometheus at prometheus.test answered HTTP 503 Service Unavailable."
     assert [(a.error, a.trigger, a.ok) for a in attempts] == [(outcome.error, "backfill", False)]
 
 

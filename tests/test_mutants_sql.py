@@ -6,11 +6,13 @@ check, the read-only engine, the per-transaction guard for any engine, and the s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sql_roles import roles_in
 from sqlalchemy import Engine, create_engine, text
 
 from bot.core.errors import SourceError
@@ -38,10 +40,17 @@ def warehouse(database_url: str) -> str:
 
 @pytest.fixture
 def plain(warehouse: str) -> Iterator[Engine]:
-    """An ordinary read-write engine, not built by read_only_engine."""
-    engine = create_engine(warehouse)
-    yield engine
-    engine.dispose()
+    """An ordinary engine, not built by read_only_engine: read-write on SQLite, and on
+    PostgreSQL as a role that may only read (the source refuses any other role)."""
+    if not warehouse.startswith("postgresql"):
+        engine = create_engine(warehouse)
+        yield engine
+        engine.dispose()
+        return
+    with roles_in(warehouse) as roles:
+        engine = create_engine(roles.reader("deploys"))
+        yield engine
+        engine.dispose()
 
 
 def sql(engine: Engine, query: str, **config: object) -> SqlSource:
@@ -137,13 +146,15 @@ def test_the_read_only_guard_stays_in_force_for_an_engine_not_built_by_read_only
 
 
 def test_an_ordinary_engine_can_still_write_after_the_source_has_read_through_it(
-        plain) -> None:
+        sqlite_url) -> None:
+    plain = create_engine(fill(sqlite_url))
     assert sql(plain, "select count(*) from deploys").read(AT)[0].value == 2
 
     with plain.begin() as connection:
         connection.execute(text("insert into deploys values ('ap', 12)"))
 
     assert count(plain) == 3
+    plain.dispose()
 
 
 def test_the_statement_timeout_holds_for_an_engine_not_built_by_read_only_engine(
@@ -250,15 +261,30 @@ def test_segments_with_a_null_value_are_skipped_and_an_empty_name_is_the_total(p
 
 def test_a_query_the_database_rejects_is_a_permanent_error_quoting_its_first_line(
         plain, warehouse) -> None:
-    bad = "select 1 / 0" if warehouse.startswith("postgresql") else "select nope from deploys"
-
     with pytest.raises(SourceError) as caught:
-        sql(plain, bad).read(AT)
+        sql(plain, "select nope from deploys").read(AT)
 
     assert caught.value.permanent
-    first_line = ("division by zero" if warehouse.startswith("postgresql")
+    first_line = ('column "nope" does not exist' if warehouse.startswith("postgresql")
                   else "no such column: nope")
     assert caught.value.message == f"The database refused the query: {first_line}"
+
+
+@pytest.mark.postgres
+def test_a_data_error_is_permanent_and_leaves_the_databases_words_to_the_log(
+        postgres_url, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="metrics.sql")
+    with roles_in(fill(postgres_url)) as roles:
+        engine = create_engine(roles.reader("deploys"))
+        with pytest.raises(SourceError) as caught:
+            sql(engine, "select cast(region as int) from deploys limit 1").read(AT)
+        engine.dispose()
+
+    assert caught.value.permanent
+    assert caught.value.message == (
+        "The query failed on the data it read (SQLSTATE 22P02, e.g. a division by zero or a "
+        "value its cast does not fit); the database's message is in the operator's log.")
+    assert 'invalid input syntax for type integer: "eu"' in caplog.text
 
 
 def test_a_syntax_error_is_a_permanent_refusal(plain) -> None:
@@ -280,7 +306,21 @@ def test_a_fault_in_the_query_without_a_sqlstate_is_permanent(sqlite_url) -> Non
 
     engine.dispose()
     assert caught.value.permanent
-    assert caught.value.message.startswith("The database could not run the query: ")
+    assert caught.value.message == ("The database refused the query: You can only execute "
+                                    "one statement at a time.")
+
+
+def test_a_sqlite_fault_of_the_moment_may_pass_on_the_next_pull(sqlite_url) -> None:
+    engine = create_engine(fill(sqlite_url), connect_args={"timeout": 0})
+    with engine.connect() as holder:
+        holder.exec_driver_sql("begin exclusive")
+        with pytest.raises(SourceError) as caught:
+            sql(engine, "select count(*) from deploys").read(AT)
+        holder.exec_driver_sql("rollback")
+    engine.dispose()
+
+    assert not caught.value.permanent
+    assert caught.value.message == "The database could not run the query: database is locked"
 
 
 def test_an_unreachable_database_may_answer_on_the_next_pull() -> None:
@@ -292,4 +332,5 @@ def test_an_unreachable_database_may_answer_on_the_next_pull() -> None:
 
     engine.dispose()
     assert not caught.value.permanent
-    assert caught.value.message.startswith("The database could not run the query: ")
+    assert caught.value.message == ("The database could not run the query (OperationalError); "
+                                    "the details are in the operator's log.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from fake_api import Answer, FakeApi
 from plugins import installed_plugin
@@ -22,13 +22,29 @@ from bot.core.review import Status
 from bot.grammar import commands as g
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Metric, PullAttempt, Sample
+from metrics.connection_file import parse_connections
+from metrics.connections import BUILTIN_KINDS, Connections
 from metrics.jobs import PullJob, due_jobs, pulled_metrics
 from metrics.pulling import Puller, PullPolicy
-from metrics.resources import Resources
+from metrics.resources import Resources, open_resources
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-ACTOR = Actor("T1", "eve")
+ACTOR = Actor("T1", "eve", admin=True)  # an admin may give metrics pulled sources
 FAST = PullPolicy(concurrency=8, retries=2, backoff=0.01, deadline=5)
+
+
+def loopback(kinds: tuple[str, ...] = BUILTIN_KINDS, **entries: dict[str, str]
+             ) -> Connections:
+    """Connections an operator registered for the local test servers (loopback allowed)."""
+    return parse_connections(
+        {"connections": {name: {**entry, "allow_private": ["127.0.0.1/32"]}
+                         for name, entry in entries.items()}},
+        environ={"API_TOKEN": "tok-12345"}, kinds=kinds)
+
+
+def via(url: str) -> dict[str, str]:
+    """The config of an http metric reading ``url``'s path through the `api` connection."""
+    return {"connection": "api", "path": urlsplit(url).path}
 
 
 @pytest.fixture
@@ -38,8 +54,8 @@ def api() -> Iterator[FakeApi]:
 
 
 @pytest.fixture
-def resources() -> Iterator[Resources]:
-    resources = Resources(http=httpx.Client(), environ={"API_TOKEN": "tok-12345"})
+def resources(api: FakeApi) -> Iterator[Resources]:
+    resources = open_resources(connections=loopback(api={"kind": "http", "url": api.url()}))
     yield resources
     resources.close()
 
@@ -77,11 +93,11 @@ def puller(engine: Engine, resources: Resources, policy: PullPolicy = FAST) -> P
 
 def test_a_pull_stores_values_and_records_every_attempt(engine, api, resources) -> None:
     ids = add_metrics(engine, {
-        "bugs": ("http", {"url": api.route("/bugs", json={"total_count": 7}),
+        "bugs": ("http", {**via(api.route("/bugs", json={"total_count": 7})),
                           "value": "total_count"}),
-        "gone": ("http", {"url": api.url("/nowhere"), "value": "n"}),
-        "flaky": ("http", {"url": api.route("/flaky", Answer(500), Answer(503),
-                                            Answer(json={"n": 3})), "value": "n"}),
+        "gone": ("http", {**via(api.url("/nowhere")), "value": "n"}),
+        "flaky": ("http", {**via(api.route("/flaky", Answer(500), Answer(503),
+                                            Answer(json={"n": 3}))), "value": "n"}),
         "notes": ("manual", {}),
     })
 
@@ -104,7 +120,7 @@ def test_a_transient_failure_is_given_up_after_the_retries(sqlite_url, api, reso
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"down": ("http", {"url": api.route("/down", status=502, json={}),
+    add_metrics(engine, {"down": ("http", {**via(api.route("/down", status=502, json={})),
                                            "value": "n"})})
 
     outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
@@ -118,9 +134,9 @@ def test_one_hanging_source_delays_and_breaks_nothing_else(sqlite_url, api, reso
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    configs = {f"m{i}": ("http", {"url": api.route(f"/m{i}", json={"n": i}), "value": "n"})
+    configs = {f"m{i}": ("http", {**via(api.route(f"/m{i}", json={"n": i})), "value": "n"})
                for i in range(30)}
-    configs["hang"] = ("http", {"url": api.route("/hang", json={"n": 1}, delay=4),
+    configs["hang"] = ("http", {**via(api.route("/hang", json={"n": 1}, delay=4)),
                                 "value": "n", "timeout": 30})
     add_metrics(engine, configs)
     policy = PullPolicy(concurrency=4, retries=0, deadline=0.3)
@@ -140,7 +156,7 @@ def test_pulling_the_same_moment_again_stores_nothing_twice(sqlite_url, api, res
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 1}),
+    add_metrics(engine, {"bugs": ("http", {**via(api.route("/b", json={"n": 1})),
                                            "value": "n"})})
     pull = puller(engine, resources)
 
@@ -161,22 +177,28 @@ class Source:
     kind = "leaky"
 
     def __init__(self, config):
-        self.token = config["token"]
+        self.token = config["headers"]["X-Token"]
 
     def read(self, at):
         raise SourceError(f"upstream said: bad token {self.token}", permanent=True)
 """
 
 
-def test_a_plugins_errors_have_its_secrets_redacted(sqlite_url, resources, tmp_path) -> None:
+def test_a_plugins_errors_have_its_secrets_redacted(sqlite_url, tmp_path) -> None:
     from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"leak": ("leaky", {"token": "${API_TOKEN}"})})
+    add_metrics(engine, {"leak": ("leaky", {"connection": "upstream"})})
 
     with installed_plugin(tmp_path, "leaky", "outcome_leaky", LEAKY):
-        outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
+        resources = open_resources(connections=loopback(("leaky",), upstream={
+            "kind": "leaky", "url": "https://upstream.example",
+            "headers": {"X-Token": "${API_TOKEN}"}}))
+        try:
+            outcome = puller(engine, resources).pull(jobs(engine)).outcomes[0]
+        finally:
+            resources.close()
 
     assert outcome.error == "upstream said: bad token ***"
     assert "tok-12345" not in str(attempts(engine))
@@ -189,9 +211,9 @@ def test_a_metric_is_due_once_per_slot_and_a_transient_failure_again_later(
     engine = make_engine(sqlite_url)
     upgrade(engine)
     add_metrics(engine, {
-        "ok": ("http", {"url": api.route("/ok", json={"n": 1}), "value": "n", "every": "15m"}),
-        "flaky": ("http", {"url": api.route("/f", status=500, json={}), "value": "n"}),
-        "bad": ("http", {"url": api.url("/missing"), "value": "n"}),
+        "ok": ("http", {**via(api.route("/ok", json={"n": 1})), "value": "n", "every": "15m"}),
+        "flaky": ("http", {**via(api.route("/f", status=500, json={})), "value": "n"}),
+        "bad": ("http", {**via(api.url("/missing")), "value": "n"}),
     })
     sessions = session_factory(engine)
     at = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
@@ -216,8 +238,9 @@ def test_a_metric_is_due_once_per_slot_and_a_transient_failure_again_later(
 
 
 def test_a_metric_without_data_shows_why_its_pull_failed_in_reviews(engine, api) -> None:
-    add_metrics(engine, {"gone": ("http", {"url": api.url("/nowhere"), "value": "n"})})
-    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW)
+    add_metrics(engine, {"gone": ("http", {**via(api.url("/nowhere")), "value": "n"})})
+    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW, open_resources=lambda:
+                  open_resources(connections=loopback(api={"kind": "http", "url": api.url()})))
 
     reply = run("pull fleet", ctx)
     with transaction(session_factory(engine)) as session:
@@ -236,10 +259,11 @@ def test_the_pull_command_names_what_it_pulls(sqlite_url, api) -> None:
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 4}),
+    add_metrics(engine, {"bugs": ("http", {**via(api.route("/b", json={"n": 4})),
                                            "value": "n"}),
                          "notes": ("manual", {})})
-    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW)
+    ctx = Context(ACTOR, session_factory(engine), now=lambda: NOW, open_resources=lambda:
+                  open_resources(connections=loopback(api={"kind": "http", "url": api.url()})))
 
     assert g.parse("pull fleet.bugs") == g.Pull("fleet", "bugs")
     assert run("pull fleet.bugs", ctx).text.startswith("Pulled 1 of 1 metric(s); 1 new")
@@ -255,19 +279,27 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
     yield from serve(tmp_path_factory)
 
 
+@pytest.fixture
+def prom_resources(prometheus: PrometheusServer) -> Iterator[Resources]:
+    resources = open_resources(connections=loopback(
+        prom={"kind": "prometheus", "url": prometheus.url}))
+    yield resources
+    resources.close()
+
+
 def test_backfill_stores_weeks_of_history_with_progress(sqlite_url, prometheus,
-                                                        resources) -> None:
+                                                        prom_resources) -> None:
     from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
     ids = add_metrics(engine, {"deploy": ("prometheus", {
-        "url": prometheus.url, "query": "deploy_duration_minutes", "by": "region",
+        "connection": "prom", "query": "deploy_duration_minutes", "by": "region",
         "total": "mean"})})
     history = prometheus.history
     seen: list[tuple[int, int, int]] = []
 
-    outcome = puller(engine, resources).backfill(
+    outcome = puller(engine, prom_resources).backfill(
         jobs(engine)[0], history.start, history.end, step=timedelta(hours=1),
         progress=lambda *p: seen.append(p))
 
@@ -280,16 +312,17 @@ def test_backfill_stores_weeks_of_history_with_progress(sqlite_url, prometheus,
     assert attempts(engine)[ids["deploy"]][0].trigger == "backfill"
 
 
-def test_a_baseline_can_be_read_as_of_a_past_date(sqlite_url, prometheus, resources) -> None:
+def test_a_baseline_can_be_read_as_of_a_past_date(sqlite_url, prometheus,
+                                                 prom_resources) -> None:
     from bot.storage.db import make_engine, upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
     add_metrics(engine, {"eu": ("prometheus", {
-        "url": prometheus.url, "query": 'deploy_duration_minutes{region="eu"}'})})
+        "connection": "prom", "query": 'deploy_duration_minutes{region="eu"}'})})
     at = prometheus.history.start + timedelta(days=2)
 
-    value = puller(engine, resources).value_at(jobs(engine)[0], at)
+    value = puller(engine, prom_resources).value_at(jobs(engine)[0], at)
 
     assert value == pytest.approx(prometheus.history.value("eu", at))
 
@@ -299,7 +332,7 @@ def test_a_source_without_history_cannot_be_backfilled(sqlite_url, api, resource
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"bugs": ("http", {"url": api.url("/b"), "value": "n"})})
+    add_metrics(engine, {"bugs": ("http", {**via(api.url("/b")), "value": "n"})})
 
     outcome = puller(engine, resources).backfill(jobs(engine)[0], NOW - timedelta(days=3), NOW)
 
@@ -308,7 +341,7 @@ def test_a_source_without_history_cannot_be_backfilled(sqlite_url, api, resource
 
 def test_deleting_a_metric_while_it_is_pulled_loses_nothing_else(engine, api,
                                                                   resources) -> None:
-    ids = add_metrics(engine, {"a": ("http", {"url": api.route("/a", json={"n": 1}),
+    ids = add_metrics(engine, {"a": ("http", {**via(api.route("/a", json={"n": 1})),
                                               "value": "n"})})
     pending = jobs(engine)
     with transaction(session_factory(engine)) as session:
@@ -328,7 +361,7 @@ def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"bugs": ("http", {"url": api.route("/b", json={"n": 2}),
+    add_metrics(engine, {"bugs": ("http", {**via(api.route("/b", json={"n": 2})),
                                            "value": "n"})})
     pull = Puller(session_factory(engine), resources, FAST, clock=lambda: NOW)
     scheduler = BackgroundScheduler(timezone=UTC)
@@ -343,15 +376,19 @@ def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
 
 
 def test_outcome_backfill_and_push_from_the_command_line(sqlite_url, prometheus, monkeypatch,
-                                                          capsys) -> None:
+                                                          capsys, tmp_path) -> None:
     from bot.cli.main import main
     from bot.storage.db import make_engine, upgrade
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(f"connections:\n  prom: {{kind: prometheus, url: '{prometheus.url}', "
+                           "allow_private: [127.0.0.1/32]}\n", encoding="utf-8")
+    monkeypatch.setenv("OUTCOME_CONNECTIONS_FILE", str(connections))
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"signups": ("prometheus", {"url": prometheus.url,
+    add_metrics(engine, {"signups": ("prometheus", {"connection": "prom",
                                                     "query": "signups_total"}),
                          "notes": ("push", {})})
     since = prometheus.history.start + timedelta(days=1)

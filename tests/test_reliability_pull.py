@@ -41,13 +41,15 @@ FIRST_RUN, RERUN = SLOT + timedelta(minutes=20), SLOT + timedelta(minutes=35)
 PULL = """
 import sys
 from datetime import datetime
-import httpx
 from bot.storage.db import make_engine, session_factory
+from metrics.connection_file import parse_connections
 from metrics.pulling import Puller, PullPolicy
-from metrics.resources import Resources
+from metrics.resources import open_resources
 
-url, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])
-resources = Resources(http=httpx.Client(timeout=10))
+url, now, source = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
+connections = parse_connections({"connections": {"slow": {
+    "kind": "http", "url": source, "allow_private": ["127.0.0.1/32"]}}})
+resources = open_resources(connections=connections)
 puller = Puller(session_factory(make_engine(url)), resources,
                 PullPolicy(concurrency=4, retries=0), clock=lambda: now)
 report = puller.pull_due(now)
@@ -97,9 +99,9 @@ def source() -> Iterator[SlowSource]:
     server.server_close()
 
 
-def add_metrics(engine: Engine, port: int) -> dict[int, float]:
+def add_metrics(engine: Engine) -> dict[int, float]:
     """``METRICS`` hourly http metrics; returns metric id -> the value its source gives."""
-    actor = Actor("T1", "eve")
+    actor = Actor("T1", "eve", admin=True)  # a pulled source is an admin's to set
     expected = {}
     with transaction(session_factory(engine)) as session:
         define_initiative(session, actor, "fleet", {"name": "Fleet",
@@ -107,14 +109,16 @@ def add_metrics(engine: Engine, port: int) -> dict[int, float]:
         for n in range(METRICS):
             metric, _ = define_metric(session, actor, "fleet", f"m{n:02d}", {
                 "name": f"M{n}", "target_value": 1.0, "source_kind": "http",
-                "source_config": {"url": f"http://127.0.0.1:{port}/m/{n}", "value": "value",
+                "source_config": {"connection": "slow", "path": f"/m/{n}", "value": "value",
                                   "every": "1h"}}, now=NOW)
             expected[metric.id] = n * 10.0
     return expected
 
 
-def start_pull(url: str, now: datetime) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", PULL, url, now.isoformat()], cwd=ROOT,
+def start_pull(url: str, now: datetime, port: int) -> subprocess.Popen[str]:
+    """The pull in a child process, with the slow source registered as connection `slow`."""
+    return subprocess.Popen([sys.executable, "-c", PULL, url, now.isoformat(),
+                             f"http://127.0.0.1:{port}"], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -126,10 +130,11 @@ def count(engine: Engine, model: type) -> int:
 
 def test_a_pull_killed_midway_and_rerun_stores_each_value_exactly_once(
         engine: Engine, source: SlowSource) -> None:
-    expected = add_metrics(engine, source.server_address[1])
+    expected = add_metrics(engine)
+    port = source.server_address[1]
     url = engine.url.render_as_string(hide_password=False)
 
-    first = start_pull(url, FIRST_RUN)
+    first = start_pull(url, FIRST_RUN, port)
     deadline = time.monotonic() + 30
     while count(engine, PullAttempt) < METRICS // 4 and time.monotonic() < deadline:
         assert first.poll() is None, first.communicate()
@@ -144,7 +149,7 @@ def test_a_pull_killed_midway_and_rerun_stores_each_value_exactly_once(
     assert count(engine, Sample) == written
     assert asked > written
 
-    second = start_pull(url, RERUN)
+    second = start_pull(url, RERUN, port)
     out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     pulled, failed, stored = map(int, out.split())
@@ -165,7 +170,7 @@ def test_a_pull_killed_midway_and_rerun_stores_each_value_exactly_once(
     # The rerun asked the source only for what had not been written.
     assert len(source.requests) == asked + METRICS - written
 
-    third = start_pull(url, RERUN + timedelta(minutes=5))  # later in the same slot
+    third = start_pull(url, RERUN + timedelta(minutes=5), port)  # later in the same slot
     out, _ = third.communicate(timeout=60)
     assert out.split() == ["0", "0", "0"]
     assert (count(engine, Sample), count(engine, PullAttempt)) == (METRICS, METRICS)

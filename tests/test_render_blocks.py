@@ -12,7 +12,6 @@ from bot.render.blocks import (
     MAX_BLOCKS_PER_MESSAGE,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
-    escape,
     initiative_blocks,
     initiative_messages,
     metric_text,
@@ -20,6 +19,7 @@ from bot.render.blocks import (
     validate_blocks,
     validate_message,
 )
+from bot.render.mrkdwn import escape
 
 LONG = "Reduce the time a regional fleet rollout takes, end to end, " * 80
 

@@ -18,14 +18,15 @@ from bot.app.services import (
     get_initiative,
     record_value,
 )
-from bot.core.errors import Conflict, NotFound, UsageError
+from bot.core.errors import Conflict, Forbidden, NotFound, UsageError
 from bot.core.points import Reading
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import AuditEvent, Sample
 from bot.storage.samples import store_readings
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve")
+# Eve is a workspace admin: she sets initiatives up and changes them for their owners.
+ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve", admin=True)
 
 
 @pytest.fixture
@@ -61,8 +62,8 @@ def test_both_owners_must_sign_before_criteria_are_agreed(sessions):
 def test_someone_who_is_not_an_owner_cannot_sign(sessions):
     with transaction(sessions) as session:
         define_fleet(session)
-        with pytest.raises(Conflict, match="Only the owners"):
-            agree(session, EVE, "fleet", now=NOW)
+        with pytest.raises(Forbidden, match="Only the owners"):
+            agree(session, EVE, "fleet", now=NOW)  # an admin, but no owner
 
 
 def test_changing_an_agreed_target_reopens_the_initiative_and_is_audited(sessions):
@@ -85,13 +86,24 @@ def test_changing_an_agreed_target_reopens_the_initiative_and_is_audited(session
         assert [role.value for role in missing] == ["engineering"]
 
 
-def test_changing_the_channel_of_an_agreed_initiative_keeps_the_agreement(sessions):
+def test_changing_the_cadence_of_an_agreed_initiative_keeps_the_agreement(sessions):
     with transaction(sessions) as session:
         define_fleet(session, agreed=True)
-        initiative, _ = define_initiative(session, EVE, "fleet", {"channel": "C42"}, now=NOW)
+        initiative, _ = define_initiative(session, EVE, "fleet", {"sprint_days": 7}, now=NOW)
         assert initiative.status == "agreed"
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "changed")) == 1
+
+
+def test_changing_the_channel_of_an_agreed_initiative_reopens_the_agreement(sessions):
+    # The agreement was announced in the old channel: moving it is a change to agree to.
+    with transaction(sessions) as session:
+        define_fleet(session, agreed=True)
+        initiative, _ = define_initiative(session, EVE, "fleet", {"channel": "C42"}, now=NOW)
+        assert (initiative.status, initiative.revision) == ("draft", 2)
+        reopened = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "reopened")).one()
+        assert reopened.after["reason"] == "changed channel"
 
 
 def test_a_definition_without_changes_writes_no_audit_event(sessions):

@@ -24,7 +24,8 @@ from bot.storage.db import session_factory, transaction
 from bot.storage.models import AuditEvent
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve")
+# Eve is a workspace admin, who sets initiatives up for their owners Ana and Ben.
+ANA, BEN, EVE = Actor("T1", "ana"), Actor("T1", "ben"), Actor("T1", "eve", admin=True)
 
 
 @pytest.fixture

@@ -26,14 +26,15 @@ def test_help_is_answered_in_the_ack(bot: Bot) -> None:
     result = bot.command("help")
 
     assert result.status == 200
-    assert "/outcome define <key>" in result.text
+    # Escaped for Slack, which shows "<key>" (unescaped, it would read it as a link).
+    assert "/outcome define &lt;key&gt;" in result.text
     assert "metric add" in result.text
 
 
 def test_help_for_one_command_shows_its_usage(bot: Bot) -> None:
     result = bot.command("help record")
 
-    assert result.text.startswith("/outcome record <initiative>.<metric> <value>")
+    assert result.text.startswith("/outcome record &lt;initiative&gt;.&lt;metric&gt; &lt;value&gt;")
 
 
 def test_malformed_input_gets_specific_usage_in_an_ephemeral_ack(bot: Bot) -> None:
@@ -122,8 +123,8 @@ def test_agree_by_a_non_owner_is_refused_privately(bot: Bot, slack: FakeSlack) -
     bot.command("agree checkout", user="UOTHER")
 
     reply = _last_response(slack, 1)
-    assert "Only the owners of 'checkout'" in reply["text"]
-    assert reply.get("response_type") != "in_channel"
+    assert "Only the owners of checkout (product UPO, engineering UENG)" in reply["text"]
+    assert reply.get("response_type") == "ephemeral"
 
 
 def test_agree_in_text_form_is_public(bot: Bot, slack: FakeSlack) -> None:

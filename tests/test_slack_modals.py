@@ -97,6 +97,7 @@ def test_add_metric_opens_the_metric_modal_for_that_initiative(bot: Bot,
 
 def test_a_metric_submission_with_errors_stays_open_then_saves(bot: Bot,
                                                               slack: FakeSlack) -> None:
+    slack.users[PO]["is_admin"] = True  # a pulled source is an admin's to set
     bot.command('define checkout "Faster checkout"')
     slack.wait_for_response(2)
     bot.command("metric add checkout")

@@ -3,58 +3,32 @@ stores in our own database (tables made by Alembic), then a command from that wo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fake_slack import FakeSlack
-from slack_helpers import (
-    SIGNING_SECRET,
-    Bot,
-    http_request,
-    migrated_engine,
-    serving,
-)
+from oauth_helpers import install, oauth_config
+from slack_helpers import Bot, http_request, migrated_engine, serving
 from sqlalchemy import select
 
-from bot.slack.config import SlackConfig
 from bot.storage.models import Initiative
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
-
-CLIENT_ID = "1111.2222"
 
 
 @pytest.fixture
 def oauth_bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
     engine = migrated_engine(database_url)
-    config = SlackConfig(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID,
-                         client_secret="client-secret", api_url=slack.api_url)
     try:
-        with serving(slack, engine, config) as running:
+        with serving(slack, engine, oauth_config(slack)) as running:
             yield running
     finally:
         engine.dispose()
 
 
-def _install(bot: Bot, slack: FakeSlack, team: str, token: str) -> None:
-    page = http_request(f"{bot.server.url}/slack/install")
-    assert page.status == 200
-    link = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.body)[1]
-    state = parse_qs(urlsplit(link.replace("&amp;", "&")).query)["state"][0]
-    cookie = page.headers["set-cookie"].split(";")[0]
-    slack.add_install_code(f"code-{team}", team, token)
-
-    done = http_request(f"{bot.server.url}/slack/oauth_redirect?code=code-{team}"
-                        f"&state={state}", headers={"Cookie": cookie})
-
-    assert done.status == 200, done.body
-
-
 def test_install_into_a_second_workspace_then_use_it(oauth_bot: Bot, slack: FakeSlack
                                                      ) -> None:
-    _install(oauth_bot, slack, "T2", "xoxb-fake-T2")
+    install(oauth_bot, slack, "T2", "xoxb-fake-T2")
 
     oauth_bot.command('define onboarding "Smoother onboarding"', team="T2")
 
@@ -68,8 +42,8 @@ def test_install_into_a_second_workspace_then_use_it(oauth_bot: Bot, slack: Fake
 
 def test_a_review_from_a_second_workspace_posts_with_its_own_token(oauth_bot: Bot,
                                                                    slack: FakeSlack) -> None:
-    _install(oauth_bot, slack, "T1", "xoxb-fake-T1")
-    _install(oauth_bot, slack, "T2", "xoxb-fake-T2")
+    install(oauth_bot, slack, "T1", "xoxb-fake-T1")
+    install(oauth_bot, slack, "T2", "xoxb-fake-T2")
     oauth_bot.command('define onboarding "Smoother onboarding"', team="T2")
     slack.wait_for_response(2)
     oauth_bot.command('metric add onboarding activation "Activation" target=60', team="T2")

@@ -25,7 +25,7 @@ from metrics.pulling import Puller
 from metrics.resources import Resources
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-EVE = Actor("T1", "eve")
+EVE = Actor("T1", "eve", admin=True)  # a pulled source is an admin's to set
 TOY = '''
 from bot.core.points import Reading
 

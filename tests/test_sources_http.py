@@ -83,7 +83,7 @@ def test_a_slow_answer_times_out_as_a_transient_error(api, client) -> None:
     (Answer(404, json={}), True, "not found"),
     (Answer(401, json={}), True, "credentials"),
     (Answer(body="{not json", content_type="application/json"), False, "JSON"),
-    (Answer(body="<html>login</html>", content_type="text/html"), False, "text/html"),
+    (Answer(body="<html>login</html>", content_type="text/html"), False, "an HTML page"),
     (Answer(json={"n": "many"}), True, "not a number"),
     (Answer(json={"n": True}), True, "not a number"),
     (Answer(json={"n": [1, 2]}), True, "not a number"),
@@ -105,14 +105,16 @@ def test_a_bad_jmespath_expression_is_refused_when_built(client) -> None:
     assert caught.value.permanent
 
 
-def test_a_literal_token_in_the_config_is_refused_with_how_to_reference_it(client) -> None:
+def test_a_config_with_its_own_url_and_token_is_refused_saying_how_to_migrate(client) -> None:
     config = {"url": "https://api.github.com/search/issues", "value": "total_count",
               "headers": {"Authorization": "Bearer ghp_abcdefghijklmnopqrstuvwxyz0123"}}
 
-    with pytest.raises(SourceError, match=r"\$\{NAME\}") as caught:
-        get_source("http", config, Resources(http=client))
+    with pytest.raises(SourceError, match="OUTCOME_CONNECTIONS_FILE") as caught:
+        get_source("http", config, Resources(http=client), metric="fleet.bugs")
 
     assert caught.value.permanent and "ghp_" not in caught.value.message
+    assert "connection for api.github.com" in caught.value.message
+    assert "metric add fleet bugs source-config=" in caught.value.message
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -128,16 +130,26 @@ SHEET = """Week,Region,Weekly active
 """
 
 
-def test_a_published_sheet_is_read_through_its_redirect(api, client) -> None:
-    api.route("/pub", Answer(302, body="", headers={"Location": api.url("/sheet.csv")}))
+def test_a_published_sheet_is_read_at_its_final_url(api, client) -> None:
     api.route("/sheet.csv", body=SHEET, content_type="text/csv")
-    config = {"url": api.url("/pub"), "column": "Weekly active", "segment_column": "Region",
-              "time_column": "Week"}
+    config = {"url": api.url("/sheet.csv"), "column": "Weekly active",
+              "segment_column": "Region", "time_column": "Week"}
 
     readings = CsvSource(config, client).read(AT)
 
     assert {r.segment: (r.value, r.observed_at.day) for r in readings} == {
         "": (1210, 9), "Region=EU": (1120, 9), "Region=US": (90, 9)}
+
+
+def test_a_sheets_redirect_is_refused_not_followed(api, client) -> None:
+    api.route("/pub", Answer(302, body="", headers={"Location": api.url("/sheet.csv")}))
+    api.route("/sheet.csv", body=SHEET, content_type="text/csv")
+
+    with pytest.raises(SourceError, match="register the final URL") as caught:
+        CsvSource({"url": api.url("/pub"), "column": "Weekly active"}, client).read(AT)
+
+    assert caught.value.permanent and "sheet.csv" not in caught.value.message
+    assert [hit.path for hit in api.hits] == ["/pub"]
 
 
 def test_a_dated_csv_backfills_its_rows(api, client) -> None:
@@ -157,20 +169,22 @@ def test_without_a_time_column_the_last_row_wins(api, client) -> None:
     assert CsvSource({"url": url, "column": "n"}, client).read(AT)[0].value == 4
 
 
-def test_a_missing_column_names_the_columns_there_are(api, client) -> None:
+def test_a_missing_column_is_named_and_the_columns_there_are_are_logged(
+        api, client, caplog) -> None:
     url = api.route("/sheet.csv", body=SHEET, content_type="text/csv")
 
-    with pytest.raises(SourceError, match="'Week', 'Region', 'Weekly active'") as caught:
+    with pytest.raises(SourceError, match=r"no column 'Active' \(it has 3 columns\)") as caught:
         CsvSource({"url": url, "column": "Active"}, client).read(AT)
-    assert caught.value.permanent
+    assert caught.value.permanent and "Region" not in caught.value.message
+    assert "'Week', 'Region', 'Weekly active'" in caplog.text
 
 
 def test_a_cell_that_is_not_a_number_names_its_row(api, client) -> None:
     url = api.route("/bad.csv", body="n\n3\nlots\n", content_type="text/csv")
 
-    with pytest.raises(SourceError, match="Row 3") as caught:
+    with pytest.raises(SourceError, match="Row 3, column 'n' is text") as caught:
         CsvSource({"url": url, "column": "n"}, client).read(AT)
-    assert caught.value.permanent
+    assert caught.value.permanent and "lots" not in caught.value.message
 
 
 def test_local_files_are_read_only_inside_the_allowed_folder(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from prometheus_server import REGIONS, PrometheusServer, history_window, serve
 
 import metrics.prometheus
 from bot.core.errors import SourceError
+from metrics.connection_file import parse_connections
 from metrics.kinds import get_source
 from metrics.prometheus import PrometheusSource
 from metrics.resources import Resources
@@ -97,13 +98,15 @@ def test_a_long_backfill_is_split_into_queries_prometheus_accepts(
     assert [r.value for r in readings[:3]] == [10, 20, 30]
 
 
-def test_a_bad_query_is_a_permanent_error_with_the_servers_reason(prometheus, client) -> None:
+def test_a_bad_query_is_a_permanent_error_the_servers_reason_goes_to_the_log(
+        prometheus, client, caplog) -> None:
     with pytest.raises(SourceError) as caught:
         source(prometheus, client, "sum(deploy_duration_minutes").read(
             prometheus.history.end)
 
     assert caught.value.permanent
-    assert "bad_data" in caught.value.message and "parenthesis" in caught.value.message
+    assert "bad_data: the PromQL does not parse" in caught.value.message
+    assert "parenthesis" not in caught.value.message and "parenthesis" in caplog.text
 
 
 def test_several_series_without_by_is_a_permanent_error(prometheus, client) -> None:
@@ -144,14 +147,21 @@ def test_a_server_that_is_down_is_a_transient_error(client) -> None:
 def test_it_sends_the_referenced_auth_header_and_never_shows_the_token() -> None:
     with FakeApi() as api, httpx.Client() as client:
         api.route("/api/v1/query", Answer(401, body="unauthorized", content_type="text/plain"))
-        resources = Resources(http=client, environ={"PROM_TOKEN": "s3cret-value"})
-        config = {"url": api.url(), "query": "up",
-                  "headers": {"Authorization": "Bearer ${PROM_TOKEN}"}}
+        connections = parse_connections({"connections": {"prom": {
+            "kind": "prometheus", "url": api.url(), "allow_private": ["127.0.0.1/32"],
+            "headers": {"Authorization": "Bearer ${PROM_TOKEN}"}}}},
+            environ={"PROM_TOKEN": "s3cret-value"})
+        resources = Resources(http=client, connections=connections)
+        config = {"connection": "prom", "query": "up"}
 
-        with pytest.raises(SourceError) as caught:
-            get_source("prometheus", config, resources).read(history_window().end)
+        try:
+            with pytest.raises(SourceError) as caught:
+                get_source("prometheus", config, resources).read(history_window().end)
+        finally:
+            resources.close()
 
     assert api.hits[0].headers["Authorization"] == "Bearer s3cret-value"
     assert caught.value.permanent and "401" in caught.value.message
     assert "s3cret" not in caught.value.message
-    assert config["headers"]["Authorization"] == "Bearer ${PROM_TOKEN}"
+    assert config == {"connection": "prom", "query": "up"}
+    assert connections.by_name["prom"].headers["Authorization"] == "Bearer ${PROM_TOKEN}"

@@ -11,19 +11,19 @@ from sqlalchemy import func, select
 
 from bot.app.context import Actor
 from bot.app.push import handle_push
+from bot.app.push_tokens import create_token
 from bot.app.services import define_initiative, define_metric
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Sample
 from metrics.push import PushedValue, send_push
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-TOKEN = "push-token-123"
 
 
 @pytest.fixture
 def sessions(engine):
     sessions = session_factory(engine)
-    actor = Actor("T1", "eve")
+    actor = Actor("T1", "eve", operator=True)  # a pulled source is for admins
     with transaction(sessions) as session:
         define_initiative(session, actor, "fleet", {"name": "Fleet",
                                                     "sprint_anchor": date(2026, 11, 16)}, now=NOW)
@@ -31,13 +31,20 @@ def sessions(engine):
             "name": "Deploy", "target_value": 12.0, "source_kind": "push"}, now=NOW)
         define_metric(session, actor, "fleet", "prom", {
             "name": "Prom", "target_value": 1.0, "source_kind": "prometheus",
-            "source_config": {"url": "http://p", "query": "up"}}, now=NOW)
+            "source_config": {"connection": "prom", "query": "up"}}, now=NOW)
     return sessions
 
 
-def push(sessions, body, authorization=f"Bearer {TOKEN}"):
-    return handle_push(sessions, workspace="T1", expected_token=TOKEN,
-                       authorization=authorization, body=json.dumps(body).encode(), now=NOW)
+@pytest.fixture
+def token(sessions) -> str:
+    """A push token of workspace T1, as an admin creates it."""
+    with transaction(sessions) as session:
+        return create_token(session, Actor("T1", "ada", admin=True), "ci", now=NOW)[1]
+
+
+def push(sessions, body, authorization):
+    return handle_push(sessions, workspace=None, authorization=authorization,
+                       body=json.dumps(body).encode(), now=NOW)
 
 
 def count(sessions) -> int:
@@ -45,11 +52,12 @@ def count(sessions) -> int:
         return session.scalar(select(func.count()).select_from(Sample))
 
 
-def test_a_push_is_stored_once_however_often_it_is_retried(sessions) -> None:
+def test_a_push_is_stored_once_however_often_it_is_retried(sessions, token) -> None:
     body = {"metric": "fleet.deploy", "value": 14.5, "at": "2026-11-29T10:00:00Z",
             "segment": "region=EU"}
 
-    first, again = push(sessions, body), push(sessions, body)
+    first, again = push(sessions, body, f"Bearer {token}"), push(sessions, body,
+                                                                 f"Bearer {token}")
 
     assert first == (200, {"ok": True, "stored": 1, "duplicates": 0})
     assert again == (200, {"ok": True, "stored": 0, "duplicates": 1})
@@ -58,27 +66,29 @@ def test_a_push_is_stored_once_however_often_it_is_retried(sessions) -> None:
 
 @pytest.mark.parametrize(("authorization", "body", "status", "words"), [
     (None, {}, 401, "Bearer"),
-    ("Bearer wrong", {}, 401, "Bearer"),
-    (f"Bearer {TOKEN}", {"metric": "fleet.deploy", "value": "x"}, 400, "finite number"),
-    (f"Bearer {TOKEN}", {"metric": "fleet.nope", "value": 1}, 404, "no metric"),
-    (f"Bearer {TOKEN}", {"metric": "fleet.prom", "value": 1}, 409, "pulled from prometheus"),
-    (f"Bearer {TOKEN}", {"metric": "fleet.deploy", "value": 1, "at": "2030-01-01T00:00Z"},
+    ("Bearer wrong", {}, 401, "not a push token"),
+    ("Bearer {token}", {"metric": "fleet.deploy", "value": "x"}, 400, "finite number"),
+    ("Bearer {token}", {"metric": "fleet.nope", "value": 1}, 404, "no metric"),
+    ("Bearer {token}", {"metric": "fleet.prom", "value": 1}, 409, "pulled from prometheus"),
+    ("Bearer {token}", {"metric": "fleet.deploy", "value": 1, "at": "2030-01-01T00:00Z"},
      400, "future"),
 ])
-def test_a_bad_push_is_refused_with_a_reason(sessions, authorization, body, status,
+def test_a_bad_push_is_refused_with_a_reason(sessions, token, authorization, body, status,
                                              words) -> None:
+    authorization = authorization and authorization.format(token=token)
+
     code, answer = push(sessions, body, authorization)
 
     assert code == status and words in answer["error"]
     assert count(sessions) == 0
 
 
-def test_send_push_retries_an_outage_without_storing_twice(sessions) -> None:
+def test_send_push_retries_an_outage_without_storing_twice(sessions, token) -> None:
     calls = []
 
     def server(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        code, answer = handle_push(sessions, workspace="T1", expected_token=TOKEN,
+        code, answer = handle_push(sessions, workspace=None,
                                    authorization=request.headers.get("authorization"),
                                    body=request.content, now=NOW)
         if len(calls) == 1:
@@ -87,7 +97,7 @@ def test_send_push_retries_an_outage_without_storing_twice(sessions) -> None:
 
     value = PushedValue("fleet", "deploy", 13.0, datetime(2026, 11, 29, 9, tzinfo=UTC))
     with httpx.Client(transport=httpx.MockTransport(server)) as client:
-        answer = send_push(client, "http://outcomes.test", TOKEN, [value],
+        answer = send_push(client, "http://outcomes.test", token, [value],
                            sleep=lambda _: None)
 
     assert len(calls) == 2

@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sql_roles import roles_in
 from sqlalchemy import Engine, create_engine, text
 
 from bot.core.errors import SourceError
-from metrics.kinds import get_source
 from metrics.resources import Resources
 from metrics.sql import SqlSource, check_select, read_only_engine
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 ROWS = [("eu", 30.0), ("eu", 20.0), ("us", 40.0), ("apac", 12.0)]
+LABEL = "xoxb-label-1"
 
 
 @pytest.fixture
@@ -25,16 +26,26 @@ def warehouse(database_url: str) -> str:
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("create table deploys (region varchar(8), minutes float, "
-                                "label varchar(8))"))
-        connection.execute(text("insert into deploys values (:r, :m, 'x')"),
-                           [{"r": r, "m": m} for r, m in ROWS])
+                                "label varchar(16))"))
+        connection.execute(text("insert into deploys values (:r, :m, :label)"),
+                           [{"r": r, "m": m, "label": LABEL} for r, m in ROWS])
     engine.dispose()
     return database_url
 
 
 @pytest.fixture
-def reader(warehouse: str) -> Iterator[Engine]:
-    engine = read_only_engine(warehouse, 2.0)
+def reader_url(warehouse: str) -> Iterator[str]:
+    """The warehouse as the source must see it: on PostgreSQL, a role that may only read."""
+    if not warehouse.startswith("postgresql"):
+        yield warehouse
+        return
+    with roles_in(warehouse) as roles:
+        yield roles.reader("deploys")
+
+
+@pytest.fixture
+def reader(reader_url: str) -> Iterator[Engine]:
+    engine = read_only_engine(reader_url, 2.0)
     yield engine
     engine.dispose()
 
@@ -102,12 +113,12 @@ def test_words_inside_strings_and_comments_are_not_taken_for_writes() -> None:
     assert check_select(query) == query
 
 
-def test_a_slow_query_hits_the_statement_timeout(warehouse) -> None:
-    engine = read_only_engine(warehouse, 0.3)
-    slow = ("select pg_sleep(5)" if warehouse.startswith("postgresql") else
+def test_a_slow_query_hits_the_statement_timeout(reader_url) -> None:
+    engine = read_only_engine(reader_url, 0.3)
+    slow = ("select pg_sleep(5)" if reader_url.startswith("postgresql") else
             "with recursive c(x) as (select 1 union all select x + 1 from c "
             "where x < 500000000) select count(*) from c")
-    source = SqlSource({"url": warehouse, "query": slow, "timeout": 0.3}, engine)
+    source = SqlSource({"url": reader_url, "query": slow, "timeout": 0.3}, engine)
     started = time.monotonic()
 
     with pytest.raises(SourceError, match="statement timeout") as caught:
@@ -124,17 +135,31 @@ def test_an_unknown_table_is_a_permanent_error(reader) -> None:
     assert caught.value.permanent
 
 
-def test_a_value_that_is_not_a_number_is_a_permanent_error(reader) -> None:
-    with pytest.raises(SourceError, match="not a number") as caught:
+def test_a_value_that_is_not_a_number_is_a_permanent_error_that_does_not_show_it(
+        reader) -> None:
+    with pytest.raises(SourceError) as caught:
         sql(reader, "select max(label) from deploys").read(AT)
     assert caught.value.permanent
+    assert caught.value.message == ("The query's value is not a finite number (it is a str); "
+                                    "return a numeric column, e.g. cast(... as numeric).")
 
 
-def test_a_source_built_from_config_reads_through_a_password_reference(postgres_url) -> None:
-    url = postgres_url.replace("postgres@", "postgres:${PGPASS_TEST}@")
-    resources = Resources(http=httpx.Client(), environ={"PGPASS_TEST": "unused-by-trust"})
+def test_a_segment_whose_value_is_not_a_number_is_named_by_its_row_not_its_content(
+        reader) -> None:
+    with pytest.raises(SourceError) as caught:
+        sql(reader, "select label, label from deploys").read(AT)
+    assert caught.value.message.startswith("The value in row 1 is not a finite number")
+    assert LABEL not in caught.value.message
+
+
+def test_a_source_built_from_config_reads_through_the_shared_read_only_engine(
+        reader_url) -> None:
+    resources = Resources(http=httpx.Client())
     try:
-        readings = get_source("sql", {"url": url, "query": "select 41 + 1"}, resources).read(AT)
+        source = SqlSource.from_config({"url": reader_url, "query": "select 41 + 1"},
+                                       resources)
+        assert source.engine is resources.engine_for(reader_url, source.timeout)
+        readings = source.read(AT)
     finally:
         resources.close()
 

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.app import digest_schedules
+from bot.app import digest_schedules, push_tokens
 from bot.app.context import Attachment, Context, Reply
 from bot.app.export import FORMAT_TITLES, export_initiatives
+from bot.app.permissions import Action, require
 from bot.app.replies import (
     changed_text,
     criterion,
@@ -35,11 +36,11 @@ from bot.app.services import (
     find_metric,
     get_initiative,
     list_initiatives,
-    missing_signoffs,
     record_value,
+    unarchive,
 )
+from bot.app.showing import list_text, show_text
 from bot.core.errors import OutcomeError, UsageError
-from bot.core.kinds import InitiativeStatus
 from bot.core.periods import THIS_SPRINT
 from bot.core.review import Movement, Status, format_number
 from bot.grammar import commands as g
@@ -119,7 +120,8 @@ def _define(command: g.Define, session: Session, ctx: Context) -> Reply:
 @_execute.register
 def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
     metric, created = define_metric(session, ctx.actor, command.initiative, command.key,
-                                    dict(command.fields), now=ctx.now())
+                                    dict(command.fields), now=ctx.now(),
+                                    connections=ctx.connections)
     initiative = metric.initiative
     verb = "Added" if created else "Updated"
     return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
@@ -146,43 +148,14 @@ def _list(command: g.ListInitiatives, session: Session, ctx: Context) -> Reply:
                                    include_archived=command.include_archived)
     if not initiatives:
         return Reply(f"No initiatives yet. Start with: {ctx.prefix} define <key> \"<name>\"")
-    lines = [
-        f"• {i.key}: {i.name} [{i.status}] {len(i.metrics)} metric(s); "
-        f"product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
-        f"{i.sprint_days}-day sprints, {i.timezone}"
-        for i in initiatives
-    ]
     schedules = digest_schedules.schedules_of(session, ctx.actor.workspace)
-    if schedules:
-        lines.append("Digests:")
-        lines += [f"• #{row.channel} ({row.scope}): {digest_schedules.describe(row)}"
-                  for row in schedules]
-    return Reply("Initiatives:\n" + "\n".join(lines))
+    return Reply(list_text(initiatives, schedules))
 
 
 @_execute.register
 def _show(command: g.Show, session: Session, ctx: Context) -> Reply:
-    i = find_initiative(session, ctx.actor.workspace, command.initiative)
-    missing = missing_signoffs(i)
-    waiting = (f"; waiting for the {' and '.join(r.value for r in missing)} owner"
-               if missing and i.status == InitiativeStatus.DRAFT else "")
-    lines = [
-        f"{i.name} ({i.key}) [{i.status}, revision {i.revision}{waiting}]",
-        f"Why: {i.why or '–'}",
-        f"Who: {i.who or '–'}",
-        f"How: {i.how or '–'}",
-        f"What: {i.what or '–'}",
-        f"Owners: product {i.product_owner or '–'}, engineering {i.engineering_owner or '–'}; "
-        f"channel {i.channel or '–'}",
-        f"Cadence: {i.sprint_days}-day sprints from {i.sprint_anchor:%Y-%m-%d}, {i.timezone}, "
-        f"fiscal year from month {i.fiscal_year_start_month}",
-        "Metrics:" if i.metrics else "Metrics: none yet",
-    ]
-    for m in i.metrics:
-        question = f" — {m.question}" if m.question else ""
-        lines.append(f"  • {m.key}: {m.name}{question} ({criterion(m).text}; source "
-                     f"{m.source_kind})")
-    return Reply("\n".join(lines))
+    return Reply(show_text(find_initiative(session, ctx.actor.workspace,
+                                           command.initiative)))
 
 
 def _local_instant(value: datetime | date | None, zone: str, now: datetime) -> datetime:
@@ -329,14 +302,24 @@ def _archive(command: g.Archive, session: Session, ctx: Context) -> Reply:
 
 
 @_execute.register
+def _unarchive(command: g.Unarchive, session: Session, ctx: Context) -> Reply:
+    initiative = unarchive(session, ctx.actor, command.initiative, now=ctx.now())
+    return Reply(f"Unarchived {initiative.key}: a draft again at revision "
+                 f"{initiative.revision}; both owners need to agree to its criteria again.",
+                 public=True)
+
+
+@_execute.register
 def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
     if command.initiative is None:
+        require(ctx.actor, Action.EXPORT_ALL)
         initiatives = list_initiatives(session, ctx.actor.workspace)
         if not initiatives:
             return Reply(f"No initiatives to export yet. Start with: {ctx.prefix} define "
                          "<key> \"<name>\"")
     else:
         initiatives = [find_initiative(session, ctx.actor.workspace, command.initiative)]
+        require(ctx.actor, Action.EXPORT, initiatives[0])
     exported = export_initiatives(session, initiatives, command.format, ctx.now(),
                                   label=command.initiative or "outcomes")
     what = command.initiative or f"{len(initiatives)} initiative(s)"
@@ -346,6 +329,7 @@ def _export(command: g.Export, session: Session, ctx: Context) -> Reply:
 
 @_execute.register
 def _pull(command: g.Pull, session: Session, ctx: Context) -> Reply:
+    require(ctx.actor, Action.PULL)
     if command.initiative is not None:
         initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
         if command.metric is not None:
@@ -363,3 +347,8 @@ def _pull(command: g.Pull, session: Session, ctx: Context) -> Reply:
     finally:
         resources.close()
     return Reply(report.text())
+
+
+@_execute.register
+def _push_token(command: g.PushTokenCommand, session: Session, ctx: Context) -> Reply:
+    return push_tokens.run_command(command, session, ctx)

@@ -19,6 +19,7 @@ from bot.core.clock import Clock
 from bot.core.periods import week_start
 from bot.core.review import Review
 from bot.core.settings import Settings
+from metrics.connections import Connections
 from metrics.resources import Resources, open_resources
 
 
@@ -75,6 +76,9 @@ class Context:
     defaults: Defaults = field(default_factory=Defaults)
     # Clients for metric sources, opened per pull: the composition root's, from the settings.
     open_resources: Callable[[], Resources] = open_resources
+    # The operator's source connections, to check a metric's source when it is defined
+    # (None: not known here; every pull checks again).
+    connections: Connections | None = None
 
 
 @dataclass(frozen=True)

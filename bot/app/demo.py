@@ -165,7 +165,7 @@ def _onboarding(start: datetime) -> dict[str, Any]:
 def _ensure_initiative(session: Session, workspace: str, spec: dict[str, Any],
                        created: datetime) -> bool:
     """Create the initiative once; an existing one is left exactly as it is."""
-    actor = Actor(workspace, "outcome-demo")
+    actor = Actor(workspace, "outcome-demo", operator=True)  # demo sources are pulled
     if get_initiative(session, workspace, spec["key"]) is not None:
         return False
     define_initiative(session, actor, spec["key"], spec["fields"], now=created)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app.context import Actor
+from bot.app.permissions import Action, require
 from bot.app.services import record_audit
 from bot.core.errors import UsageError
 from bot.core.schedules import WEEKDAYS
@@ -31,8 +32,12 @@ def _cadence(initiative: Initiative | None, cadence: dict[str, Any],
 def configure(session: Session, actor: Actor, *, now: datetime, initiative: Initiative | None,
               channel: str | None, digest: dict[str, Any], cadence: dict[str, Any],
               defaults: dict[str, Any]) -> list[DigestSchedule]:
-    """Create, change or switch off the digest schedules of an initiative or a channel."""
-    if initiative is not None:
+    """Create, change or switch off the digest schedules of an initiative (its owners or
+    an admin) or a channel (an admin)."""
+    if initiative is None:
+        require(actor, Action.SCHEDULE_CHANNEL, does=f"schedule digests for #{channel}")
+    else:
+        require(actor, Action.SCHEDULE, initiative)
         channel = initiative.channel
         if not channel and (digest.get("sprint") or digest.get("quarter")):
             raise UsageError(f"Set {initiative.key}'s review channel first: define "

@@ -4,13 +4,15 @@ Each export is a pure function of the stored initiatives and returns an :class:`
 the Slack handler uploads it and the CLI writes it to a file or stdout. Source
 configurations are exported with credentials as their ``${ENV}`` references (never
 resolved) and any literal credential replaced by ``<redacted>``; the arc42 document leaves
-source configurations out altogether.
+source configurations out altogether, and shows every user string as text: a name cannot
+add a link, an image, raw HTML or a heading to the rendered Markdown.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,25 +181,69 @@ def arc42_view(initiative: Initiative) -> Arc42View:
     )
 
 
-def _cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+class _Markdown(str):
+    """Text a filter already made safe for Markdown: the template's finalize keeps it."""
+
+
+# Characters that start Markdown markup anywhere in a line: emphasis, code, links and
+# images, autolinks and raw HTML, strikethrough, backslash escapes; `&` only where it would
+# start an entity. A backslash before ASCII punctuation shows the character itself.
+_INLINE = re.compile(r"[\\`*_\[\]<>~]|&(?=#?[A-Za-z0-9]+;)")
+# What starts a block at the beginning of a line: a heading, list item, quote, setext
+# underline, table row or delimiter, ordered list item.
+_LINE_START = re.compile(r"[#+\-=|:>]|\d+(?=[.)])")
+
+
+def _inline(text: str) -> str:
+    return _INLINE.sub(lambda match: "\\" + match[0], text)
+
+
+def _block(text: str) -> str:
+    """User text as Markdown text, each line kept, none starting a block of its own."""
+    lines = []
+    for line in str(text).splitlines():
+        line = _inline(line.strip())
+        start = _LINE_START.match(line)
+        if start:  # "1. x" -> "1\. x", "# x" -> "\# x"
+            end = start.end()
+            line = f"{line[:end]}\\{line[end:]}" if line[:1].isdigit() else f"\\{line}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _finalize(value: object) -> str:
+    """Every ``{{ }}`` of the template: user text shown as text unless a filter made it."""
+    return value if isinstance(value, _Markdown) else _block(str(value))
+
+
+def _cell(value: object) -> _Markdown:
+    """Text safe inside a Markdown table cell: one line (breaks as <br>), pipes escaped."""
     text = str(value).strip() if value is not None else ""
-    if not text:
-        return "–"
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return "<br>".join(line for line in lines if line).replace("|", "\\|")
+    lines = [_inline(" ".join(line.split())) for line in text.splitlines()]
+    cell = "<br>".join(line for line in lines if line).replace("|", "\\|")
+    return _Markdown(cell or "–")
 
 
-def _line(value: object) -> str:
-    return " ".join(str(value or "").split())
+def _line(value: object) -> _Markdown:
+    """Text on one line, inside a list item or emphasis."""
+    return _Markdown(_inline(" ".join(str(value or "").split())))
+
+
+def _code(value: object) -> _Markdown:
+    """Inline code: shown verbatim, so nothing inside is escaped."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return _Markdown(f"{fence}{pad}{text}{pad}{fence}")
 
 
 def _environment() -> Environment:
-    # Markdown, not HTML: autoescaping would turn "≥ 12 min & more" into entities. Table
-    # cells are made safe by the `cell` filter instead.
+    # Markdown, not HTML: HTML autoescaping would turn "≥ 12 min & more" into entities.
+    # `finalize` does the Markdown equivalent for every value; filters mark what they made.
     env = Environment(
         loader=PackageLoader("bot.app", "export_templates"),
         autoescape=False,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -205,6 +251,7 @@ def _environment() -> Environment:
     )
     env.filters["cell"] = _cell
     env.filters["line"] = _line
+    env.filters["code"] = _code
     return env
 
 

@@ -1,12 +1,12 @@
 """Storing pushed values: the use case behind ``POST /api/v1/push`` and ``outcome push``.
 
 :func:`handle_push` is transport-neutral (HTTP status, JSON body): the HTTP server mounts it.
-Only metrics whose source is ``push`` or ``manual`` take pushed values.
+The push token (:mod:`bot.app.push_tokens`) decides the workspace. Only metrics whose
+source is ``push`` or ``manual`` take pushed values.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app.push_tokens import LegacyToken, authenticate
 from bot.app.services import find_initiative, find_metric
 from bot.core.errors import Conflict, NotFound, OutcomeError, UsageError
 from bot.core.kinds import Origin
@@ -44,18 +45,31 @@ def store_pushed(session: Session, workspace: str, sender: str,
     return PushResult(stored, len(values) - stored)
 
 
-def handle_push(sessions: sessionmaker[Session], *, workspace: str, expected_token: str,
-                authorization: str | None, body: bytes, now: datetime
-                ) -> tuple[int, dict[str, Any]]:
-    """Authenticate and store one push request; returns (HTTP status, JSON body)."""
-    if not expected_token:
-        return 503, {"ok": False, "error": "Pushing is not enabled on this server: set "
-                     "OUTCOME_PUSH_TOKEN."}
+def handle_push(sessions: sessionmaker[Session], *, workspace: str | None,
+                authorization: str | None, body: bytes, now: datetime,
+                legacy: LegacyToken | None = None) -> tuple[int, dict[str, Any]]:
+    """Authenticate and store one push request; returns (HTTP status, JSON body).
+
+    The token decides the workspace; ``workspace`` (the request's ``?workspace=``, if any)
+    must name the same one.
+    """
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                            expected_token.encode()):
-        return 401, {"ok": False, "error": "Send the push token as 'Authorization: Bearer "
-                     "<token>'."}
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return 401, {"ok": False, "error": "Send a push token as 'Authorization: Bearer "
+                     "<token>'; a workspace admin creates one with `/outcome push-token "
+                     "create <name>`."}
+    with transaction(sessions) as session:
+        owner = authenticate(session, token, now=now, legacy=legacy)
+    if owner is None or owner.revoked:
+        what = f"was revoked ({owner.name})" if owner else "is not a push token of this server"
+        return 401, {"ok": False, "error": f"This token {what}; ask a workspace admin for a "
+                     "new one (`/outcome push-token create <name>`)."}
+    if workspace and workspace != owner.workspace:
+        workspace = workspace[:64]
+        return 403, {"ok": False, "error": f"This push token belongs to workspace "
+                     f"{owner.workspace}, not {workspace}: leave out ?workspace= or use a "
+                     f"token created in {workspace}. Nothing was stored."}
     try:
         payload = json.loads(body or b"null")
     except ValueError:
@@ -63,7 +77,7 @@ def handle_push(sessions: sessionmaker[Session], *, workspace: str, expected_tok
     try:
         values = parse_push(payload, now)
         with transaction(sessions) as session:
-            result = store_pushed(session, workspace, "push", values)
+            result = store_pushed(session, owner.workspace, f"push:{owner.name}"[:64], values)
     except UsageError as exc:
         return 400, {"ok": False, "error": exc.message}
     except NotFound as exc:

@@ -1,8 +1,9 @@
 """Domain services: define criteria, sign them off, record values, keep the audit log.
 
 Every change goes through here, whichever transport asked for it (CLI, Slack, HTTP), so the
-agreement and audit rules hold everywhere: a change to agreed criteria sends the initiative
-back to draft, with the before and after recorded.
+agreement, permission and audit rules hold everywhere: each change is checked against
+:mod:`bot.app.permissions` first, and a change to agreed criteria, owners or review channel
+sends the initiative back to draft, with the before and after recorded.
 """
 
 from __future__ import annotations
@@ -15,19 +16,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.app.context import Actor
+from bot.app.permissions import Action, require, signing_roles
 from bot.core import values
 from bot.core.errors import Conflict, NotFound, UsageError
 from bot.core.kinds import InitiativeStatus, Origin, SignoffRole
 from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 from bot.storage.models import AuditEvent, Initiative, Metric, Signoff
 from bot.storage.samples import store_readings
-from metrics.kinds import check_config
+from metrics.connections import Connections
+from metrics.kinds import check_config, is_pulled
+from metrics.member_configs import refuse_member_config
 
 INITIATIVE_CRITERIA = ("name", "why", "who", "how", "what")
 INITIATIVE_SETTINGS = (
     "channel", "product_owner", "engineering_owner",
     "sprint_days", "sprint_anchor", "timezone", "fiscal_year_start_month",
 )
+# A change to any of these reopens an agreed initiative: the agreement was made by these
+# owners, announced in this channel.
+REOPENING_FIELDS = (*INITIATIVE_CRITERIA, "channel", "product_owner", "engineering_owner")
+# How a refusal names what was refused: "change its owners and review channel".
+_FIELD_WORDS = {"name": "name", "channel": "review channel", "product_owner": "owners",
+                "engineering_owner": "owners"} | dict.fromkeys(
+    ("why", "who", "how", "what"), "criteria") | dict.fromkeys(
+    ("sprint_days", "sprint_anchor", "timezone", "fiscal_year_start_month"), "review cadence")
 METRIC_FIELDS = (
     "name", "question", "unit", "direction", "baseline_value", "baseline_at", "target_value",
     "target_date", "noise", "stale_after_seconds", "source_kind", "source_config",
@@ -135,6 +147,15 @@ def list_initiatives(session: Session, workspace: str, *,
     return list(session.scalars(query.order_by(Initiative.key)).all())
 
 
+def _two_owners(product_owner: str, engineering_owner: str) -> None:
+    """The two-party sign-off needs two people: refuse one person as both owners."""
+    if product_owner and product_owner == engineering_owner:
+        raise UsageError(
+            f"The product owner and the engineering owner must be two different people "
+            f"({product_owner} is named as both), so that two people agree to the criteria. "
+            "Name someone else with po=@someone or eng=@someone.")
+
+
 def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str, Any], *,
                       now: datetime) -> tuple[Initiative, bool]:
     """Create the initiative ``key`` or update its fields. Returns (initiative, created)."""
@@ -144,8 +165,10 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
         raise UsageError(f"Unknown initiative field(s): {', '.join(sorted(unknown))}.")
     existing = get_initiative(session, actor.workspace, key)
     if existing is None:
+        require(actor, Action.DEFINE)
         if not fields.get("name"):
             raise UsageError(f"A new initiative needs a name: define {key} \"<name>\" ...")
+        _two_owners(fields.get("product_owner", ""), fields.get("engineering_owner", ""))
         initiative = Initiative(workspace=actor.workspace, key=key, created_by=actor.user,
                                 status=InitiativeStatus.DRAFT.value, revision=1)
         for name, value in fields.items():
@@ -156,21 +179,31 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
                      after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
         return initiative, True
     if existing.status == InitiativeStatus.ARCHIVED:
-        raise Conflict(f"Initiative {key!r} is archived; archived criteria cannot change.")
-    changed, before, after = _apply_changes(existing, fields)
-    if not changed:
+        raise Conflict(f"Initiative {key!r} is archived; archived criteria cannot change. "
+                       f"Its owners or an admin can bring it back with `unarchive {key}`.")
+    differing = [name for name, value in fields.items() if getattr(existing, name) != value]
+    if fields:  # refused even when nothing would change: no "Updated" for a non-owner
+        words = dict.fromkeys(_FIELD_WORDS[name] for name in differing or fields)
+        require(actor, Action.CHANGE, existing, does=f"change its {' and '.join(words)}")
+    if not differing:
         return existing, False
+    _two_owners(fields.get("product_owner", existing.product_owner),
+                fields.get("engineering_owner", existing.engineering_owner))
+    changed, before, after = _apply_changes(existing, fields)
     record_audit(session, actor, "changed", initiative=existing, at=now, before=before,
                  after=after)
-    if set(changed) & set(INITIATIVE_CRITERIA):
+    if set(changed) & set(REOPENING_FIELDS):
         _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}",
                           now)
     return existing, False
 
 
 def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
-                  fields: dict[str, Any], *, now: datetime) -> tuple[Metric, bool]:
-    """Add the metric ``key`` to an initiative, or update it. Returns (metric, created)."""
+                  fields: dict[str, Any], *, now: datetime,
+                  connections: Connections | None = None) -> tuple[Metric, bool]:
+    """Add the metric ``key`` to an initiative, or update it. Returns (metric, created).
+
+    With the operator's ``connections`` a source must name one of this workspace's."""
     validate_key(key, "a metric")
     unknown = set(fields) - set(METRIC_FIELDS)
     if unknown:
@@ -179,7 +212,13 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
     if initiative.status == InitiativeStatus.ARCHIVED:
         raise Conflict(f"Initiative {initiative_key!r} is archived; it takes no new metrics.")
     metric = next((m for m in initiative.metrics if m.key == key), None)
-    _check_source(metric, fields)
+    differing = list(fields) if metric is None else [
+        name for name, value in fields.items() if getattr(metric, name) != value]
+    if metric is None or fields:
+        _require_metric_change(actor, initiative, key, metric, fields, differing)
+    if metric is not None and not differing:
+        return metric, False
+    _check_source(metric, fields, actor.workspace, connections)
     if metric is None:
         for required in ("name", "target_value"):
             if fields.get(required) is None:
@@ -208,24 +247,35 @@ def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
     return metric, False
 
 
-def _check_source(metric: Metric | None, fields: dict[str, Any]) -> None:
-    """Refuse a source config that could never be pulled (e.g. a SQL query that writes)
-    before anything is stored; the sources check again at pull time."""
+def _require_metric_change(actor: Actor, initiative: Initiative, key: str,
+                           metric: Metric | None, fields: dict[str, Any],
+                           differing: list[str]) -> None:
+    """Owners (or an admin) change metrics; only an admin gives one a pulled source (asked
+    first: an owner may not either)."""
+    kind = str(fields.get("source_kind") or (metric.source_kind if metric else "manual"))
+    if {"source_kind", "source_config"} & set(differing) and is_pulled(kind):
+        require(actor, Action.SOURCE, initiative,
+                does=f"give metric {initiative.key}.{key} a pulled source ({kind})")
+    words = ", ".join(dict.fromkeys(
+        name.removesuffix("_value").replace("_", " ") for name in differing or fields))
+    require(actor, Action.METRIC, initiative, does=(
+        "add a metric to it" if metric is None else f"change the {words} of its metric {key}"))
+
+
+def _check_source(metric: Metric | None, fields: dict[str, Any], workspace: str,
+                  connections: Connections | None) -> None:
+    """Refuse a source config that could never be pulled (a url or credential of its own,
+    a connection this workspace lacks, a SQL query that writes) before anything is
+    stored; the sources check again at pull time."""
     if not {"source_kind", "source_config"} & fields.keys():
         return
-
-    kind = fields.get("source_kind") or (metric.source_kind if metric else "manual")
-    config = fields.get("source_config", metric.source_config if metric else {})
-    check_config(str(kind), config or {})
-
-
-def owner_roles(initiative: Initiative, user: str) -> list[SignoffRole]:
-    roles = []
-    if initiative.product_owner == user:
-        roles.append(SignoffRole.PRODUCT)
-    if initiative.engineering_owner == user:
-        roles.append(SignoffRole.ENGINEERING)
-    return roles
+    kind = str(fields.get("source_kind") or (metric.source_kind if metric else "manual"))
+    config = fields.get("source_config", metric.source_config if metric else {}) or {}
+    known = connections.known_text(workspace) if connections is not None else ""
+    refuse_member_config(config, known)
+    check_config(kind, config)
+    if connections is not None:
+        connections.check(kind, config, workspace)
 
 
 def missing_signoffs(initiative: Initiative) -> list[SignoffRole]:
@@ -250,16 +300,7 @@ def agree(session: Session, actor: Actor, initiative_key: str,
         raise Conflict(
             f"{initiative_key!r} has no metric with a target yet: add one with `metric add`."
         )
-    roles = owner_roles(initiative, actor.user)
-    if role is not None:
-        if role not in roles:
-            raise Conflict(f"Only the {role.value} owner can sign as {role.value}.")
-        roles = [role]
-    if not roles:
-        raise Conflict(
-            f"Only the owners of {initiative_key!r} (product: {initiative.product_owner}, "
-            f"engineering: {initiative.engineering_owner}) can agree to its criteria."
-        )
+    roles = signing_roles(actor, initiative, role)
     already = {s.role for s in initiative.signoffs if s.revision == initiative.revision}
     for signing_role in roles:
         if signing_role.value in already:
@@ -282,12 +323,29 @@ def agree(session: Session, actor: Actor, initiative_key: str,
 def archive(session: Session, actor: Actor, initiative_key: str, *, now: datetime
             ) -> Initiative:
     initiative = find_initiative(session, actor.workspace, initiative_key)
+    require(actor, Action.ARCHIVE, initiative)
     if initiative.status == InitiativeStatus.ARCHIVED:
         return initiative
     before = {"status": initiative.status}
     initiative.status = InitiativeStatus.ARCHIVED.value
     record_audit(session, actor, "archived", initiative=initiative, at=now, before=before,
            after={"status": initiative.status})
+    return initiative
+
+
+def unarchive(session: Session, actor: Actor, initiative_key: str, *, now: datetime
+              ) -> Initiative:
+    """Bring an archived initiative back as a draft at a new revision, to sign off again."""
+    initiative = find_initiative(session, actor.workspace, initiative_key)
+    require(actor, Action.UNARCHIVE, initiative)
+    if initiative.status != InitiativeStatus.ARCHIVED:
+        raise Conflict(f"Initiative {initiative_key!r} is {initiative.status}, not archived.")
+    before = {"status": initiative.status, "revision": initiative.revision}
+    initiative.status = InitiativeStatus.DRAFT.value
+    initiative.revision += 1
+    initiative.agreed_at = None
+    record_audit(session, actor, "unarchived", initiative=initiative, at=now, before=before,
+                 after={"status": initiative.status, "revision": initiative.revision})
     return initiative
 
 
@@ -300,6 +358,7 @@ def record_value(session: Session, actor: Actor, initiative_key: str, metric_key
     if len(segment) > MAX_SEGMENT_LENGTH:
         raise UsageError(f"A segment name is at most {MAX_SEGMENT_LENGTH} characters.")
     initiative = find_initiative(session, actor.workspace, initiative_key)
+    require(actor, Action.RECORD, initiative)
     metric = find_metric(initiative, metric_key)
     stored = store_readings(session, metric.id, [Reading(observed_at, value, segment)],
                             origin=origin.value, recorded_by=actor.user)

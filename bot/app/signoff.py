@@ -3,8 +3,11 @@
 When an initiative's criteria are ready (a review channel, both owners, a metric with a
 target) both owners are asked to sign them in the review channel; the request is refreshed
 as they sign. A change to agreed criteria is announced there with before → after, and a
-fresh request is asked for the new revision. Which message belongs to which revision is
-kept in the audit log (action :data:`POSTED`), so any replica can refresh it.
+fresh request is asked for the new revision. A change of owners or review channel is told
+to the old and the new owners (in a DM) and in the old and the new channel, whether it
+reopened an agreement or not, so nobody takes an initiative over unseen. Which message
+belongs to which revision is kept in the audit log (action :data:`POSTED`), so any replica
+can refresh it.
 
 This module decides and knows nothing of Slack: :func:`events_after_change` compares the
 :class:`Snapshot` taken before a command with the database after it and returns neutral
@@ -38,6 +41,9 @@ class Snapshot:
     status: str
     revision: int
     last_audit_id: int
+    channel: str = ""
+    product_owner: str = ""
+    engineering_owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,24 @@ class CriteriaReopened:
 
 
 @dataclass(frozen=True)
+class OwnershipChanged:
+    """``by`` replaced owners or the review channel: tell ``channels`` (old and new) and
+    DM ``owners`` (old and new, except ``by``); ``reopened``: agreed criteria are a draft
+    again at ``to_revision``."""
+
+    channels: tuple[str, ...]
+    owners: tuple[str, ...]
+    key: str
+    name: str
+    by: str
+    from_revision: int
+    to_revision: int
+    reopened: bool
+    moves: tuple[tuple[str, str, str], ...]  # ("product owner", "U1", "U2"), oldest first
+    changes: tuple[str, ...]  # every other change, as in CriteriaReopened
+
+
+@dataclass(frozen=True)
 class SignoffRequested:
     """Ask the owners to sign this revision: a new message, to record once posted."""
 
@@ -95,7 +119,10 @@ class RequestRefreshed:
     request: SignoffRequest
 
 
-SignoffEvent = CriteriaReopened | SignoffRequested | RequestRefreshed
+SignoffEvent = CriteriaReopened | OwnershipChanged | SignoffRequested | RequestRefreshed
+# What OwnershipChanged tells apart from the other changes: (label, field of the initiative).
+_MOVES = (("product owner", "product_owner"), ("engineering owner", "engineering_owner"),
+          ("review channel", "channel"))
 
 
 def take_snapshot(session: Session, workspace: str, key: str) -> Snapshot | None:
@@ -104,7 +131,8 @@ def take_snapshot(session: Session, workspace: str, key: str) -> Snapshot | None
         return None
     last = session.scalar(select(AuditEvent.id).where(
         AuditEvent.initiative_id == initiative.id).order_by(AuditEvent.id.desc()).limit(1))
-    return Snapshot(initiative.status, initiative.revision, last or 0)
+    return Snapshot(initiative.status, initiative.revision, last or 0, initiative.channel,
+                    initiative.product_owner, initiative.engineering_owner)
 
 
 def events_after_change(session: Session, actor: Actor, key: str,
@@ -116,11 +144,14 @@ def events_after_change(session: Session, actor: Actor, key: str,
     and then finds the request recorded instead of posting a second one.
     """
     initiative = get_initiative(session, actor.workspace, key, for_update=True)
-    if initiative is None or not initiative.channel:
+    if initiative is None:
         return []
     events: list[SignoffEvent] = []
-    if (before is not None and before.status == InitiativeStatus.AGREED
-            and initiative.revision > before.revision):
+    moved = _ownership_changed(session, actor, initiative, before)
+    if moved is not None:
+        events.append(moved)
+    elif (before is not None and before.status == InitiativeStatus.AGREED
+            and initiative.revision > before.revision and initiative.channel):
         events.append(CriteriaReopened(
             initiative.channel, initiative.key, initiative.name, actor.user, before.revision,
             initiative.revision, tuple(_changes(session, initiative, before.last_audit_id))))
@@ -128,11 +159,38 @@ def events_after_change(session: Session, actor: Actor, key: str,
         return events
     request = signoff_request(initiative)
     last = _last_request(session, initiative)
-    if last and last.get("revision") == initiative.revision and last.get("ts"):
+    moved_channel = before is not None and before.channel != initiative.channel
+    if (last and last.get("revision") == initiative.revision and last.get("ts")
+            and not moved_channel):
         events.append(RequestRefreshed(str(last["channel"]), str(last["ts"]), request))
     elif initiative.status == InitiativeStatus.DRAFT:
         events.append(SignoffRequested(initiative.channel, request))
     return events
+
+
+def _ownership_changed(session: Session, actor: Actor, initiative: Initiative,
+                       before: Snapshot | None) -> OwnershipChanged | None:
+    """The event for a change of owners or channel; None when nothing was replaced (naming
+    the first owners or the first channel takes nothing from anyone)."""
+    if before is None:
+        return None
+    moved = [(label, name) for label, name in _MOVES
+             if getattr(before, name) and getattr(before, name) != getattr(initiative, name)]
+    if not moved:
+        return None
+    shown_apart = tuple(f"{name.replace('_', ' ')}:" for _, name in moved)
+    channels = (before.channel, initiative.channel)
+    owners = (before.product_owner, before.engineering_owner, initiative.product_owner,
+              initiative.engineering_owner)
+    return OwnershipChanged(
+        tuple(dict.fromkeys(c for c in channels if c)),
+        tuple(dict.fromkeys(u for u in owners if u and u != actor.user)),
+        initiative.key, initiative.name, actor.user, before.revision, initiative.revision,
+        before.status == InitiativeStatus.AGREED and initiative.revision > before.revision,
+        tuple((label, getattr(before, name), getattr(initiative, name))
+              for label, name in moved),
+        tuple(line for line in _changes(session, initiative, before.last_audit_id)
+              if not line.startswith(shown_apart)))
 
 
 def record_posted(session: Session, actor: Actor, event: SignoffRequested, channel: str,

@@ -18,7 +18,7 @@ from bot import wiring
 from bot.app import criteria, fitness
 from bot.app.commands import execute, run
 from bot.app.context import Actor, Context, Defaults, Reply
-from bot.cli import sources
+from bot.cli import connections, sources
 from bot.cli.moments import parse_now
 from bot.core.clock import system_clock
 from bot.core.errors import OutcomeError, UsageError
@@ -28,8 +28,15 @@ from bot.grammar.questions import parse_question, question_help
 from bot.render.text import review_terminal
 from bot.storage import db
 
-LOCAL_VERBS = {"demo", "db", "ask", "settings", "apply", "check", "export", "push",
-               "backfill"}
+LOCAL_VERBS = {"demo", "db", "ask", "settings", "connections", "apply", "check", "export",
+               "push", "backfill"}
+
+
+OPERATOR_NOTE = (
+    "\nThe CLI acts as the operator: as OUTCOME_USER in OUTCOME_WORKSPACE, with every right "
+    "an admin has\n(change any initiative, pulled sources, channel-wide digests, export all), "
+    "so keep it to the people\nwho run the bot. Signing off still takes the owner: OUTCOME_USER "
+    "signs only the roles it owns.")
 
 
 def _print_reply(reply: Reply, *, color: bool) -> int:
@@ -98,9 +105,9 @@ def _apply(args: list[str], settings: Settings) -> int:
     document = criteria.load(text, "<stdin>" if options.file == "-" else options.file)
     engine = wiring.open_database(settings)
     result = criteria.apply(
-        db.session_factory(engine), Actor(settings.outcome_workspace, settings.cli_user),
-        document, now=system_clock(), dry_run=options.dry_run,
-        defaults=Defaults.from_settings(settings))
+        db.session_factory(engine),
+        Actor(settings.outcome_workspace, settings.cli_user, operator=True), document,
+        now=system_clock(), dry_run=options.dry_run, defaults=Defaults.from_settings(settings))
     print(result.text())
     return 0
 
@@ -187,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"
               "  outcome ask \"what moved this sprint?\"\n  outcome db upgrade | current\n"
               "  outcome settings\n"
+              "  outcome connections [check] (the registered source connections)\n"
+              "  outcome keys new | rotate (Slack token encryption keys; see docs/security.md)\n"
               "  outcome serve (Slack over HTTP on $PORT) | outcome clock (digests and "
               "pulls) |\n  outcome run (both in one process; Socket Mode if SLACK_APP_TOKEN "
               "is set)\n"
@@ -194,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
         print(sources.HELP)
+        print(OPERATOR_NOTE)
         return 0
     try:
         settings = load_settings()
@@ -206,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(argv[1:], settings)
         if verb == "settings":
             return _settings_help()
+        if verb == "connections":
+            return connections.main(argv[1:], settings)
+        if verb == "keys":  # loads the Slack installation tables: only for this verb
+            return _heavy("bot.cli.keys").main(argv[1:], settings)
         if verb == "clock":  # the scheduler alone: pulls, and digests with Slack credentials
             return _heavy("bot.processes").run_clock(settings)
         if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode

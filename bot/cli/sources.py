@@ -76,7 +76,7 @@ def backfill_main(args: list[str], settings: Settings) -> int:
     if since >= until:
         raise UsageError("--since must be before --until (and in the past).", usage)
     sessions = db.session_factory(wiring.open_database(settings))
-    actor = Actor(settings.outcome_workspace, settings.cli_user)
+    actor = Actor(settings.outcome_workspace, settings.cli_user, operator=True)
     with db.transaction(sessions) as session:
         metric = find_metric(find_initiative(session, actor.workspace, initiative_key),
                              metric_key)
@@ -129,7 +129,8 @@ def push_main(args: list[str], settings: Settings) -> int:
     if options.url:
         token = settings.outcome_push_token
         if not token:
-            raise UsageError("Set OUTCOME_PUSH_TOKEN to the server's push token.", usage)
+            raise UsageError("Set OUTCOME_PUSH_TOKEN to a push token of the workspace "
+                             "(`/outcome push-token create <name>` shows one).", usage)
         with httpx.Client() as client:
             answer = send_push(client, options.url, token, [pushed])
         stored, duplicates = answer.get("stored", 0), answer.get("duplicates", 0)

@@ -46,3 +46,8 @@ class Conflict(OutcomeError):
 class SourceError(OutcomeError):
     """A metric source could not produce a value; ``permanent`` separates bad config from
     an outage."""
+
+
+class Forbidden(OutcomeError):
+    """The actor may not do this (see :mod:`bot.app.permissions`); the message names who
+    may."""

@@ -109,8 +109,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTCOME_SPRINT_DAYS", "14", "Default sprint length in days (1-91).",
             parse_sprint_days),
     Setting("OUTCOME_PUSH_TOKEN", "",
-            "Bearer token pipelines send to the push endpoint (POST /api/v1/push); unset: "
-            "pushing over HTTP is off.", secret=True),
+            "Deprecated on the server: one bearer token for the push endpoint (POST "
+            "/api/v1/push), valid for OUTCOME_WORKSPACE only; use per-workspace tokens "
+            "(`push-token create <name>`). For `outcome push --url`: the token it sends.",
+            secret=True),
     Setting("OUTCOME_CONNECTIONS_FILE", "",
             "YAML file of the named source connections an operator registers (URL, "
             "credentials by ${NAME} from the environment or NAME_FILE, allowed hosts); "

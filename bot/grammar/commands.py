@@ -52,10 +52,11 @@ from bot.grammar.tokens import expect, parse_key, parse_reference, split_options
 # criteria files and the Slack modals share with the grammar.
 __all__ = [
     "COMMANDS", "Agree", "Archive", "Command", "Define", "Export", "Help", "History",
-    "ListInitiatives", "MetricAdd", "MissingData", "Moved", "Pull", "Record", "ReviewCommand",
-    "Schedule", "Show", "UsageError", "help_text", "parse", "parse_channel", "parse_day",
-    "parse_direction", "parse_duration", "parse_lead", "parse_number", "parse_quarterly",
-    "parse_reference", "parse_retro", "parse_short_text", "parse_source",
+    "ListInitiatives", "MetricAdd", "MissingData", "Moved", "Pull", "PushTokenCommand", "Record",
+    "ReviewCommand",
+    "Schedule", "Show", "Unarchive", "UsageError", "help_text", "parse", "parse_channel",
+    "parse_day", "parse_direction", "parse_duration", "parse_lead", "parse_number",
+    "parse_quarterly", "parse_reference", "parse_retro", "parse_short_text", "parse_source",
     "parse_source_config", "parse_sprint_days", "parse_text", "parse_timezone", "parse_unit",
     "parse_user",
 ]
@@ -143,6 +144,13 @@ class Archive:
 
 
 @dataclass(frozen=True)
+class Unarchive:
+    """Bring an archived initiative back as a draft, to be signed off again."""
+
+    initiative: str
+
+
+@dataclass(frozen=True)
 class Export:
     """Export one initiative (``None``: all of them) as arc42 Markdown, CSV or YAML."""
 
@@ -158,8 +166,17 @@ class Pull:
     metric: str | None = None
 
 
+@dataclass(frozen=True)
+class PushTokenCommand:
+    """Create, list or revoke the workspace's push tokens (``name``: for create and revoke)."""
+
+    action: str  # create | list | revoke
+    name: str = ""
+
+
 Command = (Help | Define | MetricAdd | Agree | ListInitiatives | Show | Record | ReviewCommand
-           | Moved | MissingData | Schedule | History | Archive | Export | Pull)
+           | Moved | MissingData | Schedule | History | Archive | Unarchive | Export | Pull
+           | PushTokenCommand)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -317,6 +334,19 @@ def _parse_pull(args: list[str], usage: str) -> Command:
     return Pull(parse_key(args[0], "initiative", usage))
 
 
+def _parse_push_token(args: list[str], usage: str) -> Command:
+    action = args[0].lower() if args else ""
+    if action == "list":
+        if args[1:]:
+            raise UsageError("`push-token list` takes no arguments.", usage)
+        return PushTokenCommand("list")
+    if action not in {"create", "revoke"}:
+        raise UsageError("Write `push-token create <name>`, `push-token list` or "
+                         "`push-token revoke <name>`.", usage)
+    expect(args[1:], 1, usage, "the token's name")
+    return PushTokenCommand(action, parse_key(args[1], "push token", usage))
+
+
 PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "define": _parse_define,
     "metric": _parse_metric,
@@ -329,8 +359,10 @@ PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "schedule": _parse_schedule,
     "history": _parse_history,
     "archive": lambda a, u: _single_initiative(a, u, Archive),
+    "unarchive": lambda a, u: _single_initiative(a, u, Unarchive),
     "pull": _parse_pull,
     "export": _parse_export,
+    "push-token": _parse_push_token,
     "help": _parse_help,
 }
 

@@ -23,7 +23,7 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("metric", 'metric add <initiative> <key> "<name>" baseline=<n> '
                     'target=<n> by=<YYYY-MM-DD> [unit=<unit>] [direction=up|down] '
                     '[question="..."] [noise=<n>] [stale=<7d>] [source=<kind>] '
-                    "[source-config='{\"url\": ..., \"every\": \"1h\"}'] "
+                    "[source-config='{\"connection\": \"<name>\", ..., \"every\": \"1h\"}'] "
                     '[baseline-at=<YYYY-MM-DD>]',
                     "add or change a metric (Goal-Question-Metric) with baseline and target"),
         CommandSpec("agree", "agree <initiative> [as=product|engineering]",
@@ -44,12 +44,19 @@ COMMANDS: dict[str, CommandSpec] = {
                     "retro, before each quarter ends"),
         CommandSpec("history", "history <initiative>[.<metric>]",
                     "audit log of an initiative, or recent values of a metric"),
-        CommandSpec("archive", "archive <initiative>", "archive an initiative"),
+        CommandSpec("archive", "archive <initiative>",
+                    "archive an initiative (its owners or an admin)"),
+        CommandSpec("unarchive", "unarchive <initiative>",
+                    "bring an archived initiative back as a draft to sign off again (its "
+                    "owners or an admin)"),
         CommandSpec("pull", "pull [<initiative>|<initiative>.<metric>]",
                     "pull metric values from their sources now"),
         CommandSpec("export", "export <initiative>|all [format=arc42|csv|yaml]",
                     "export criteria as arc42 sections 1 and 10 (Markdown), values as CSV, "
                     "or criteria as YAML for `outcome apply`"),
+        CommandSpec("push-token", "push-token create <name> | list | revoke <name>",
+                    "admins: tokens pipelines send to the push API, one workspace each; "
+                    "a new token is shown once"),
         CommandSpec("help", "help [<command>]", "this help"),
     )
 }

@@ -21,7 +21,7 @@ from bot.core.errors import SourceError, UsageError
 from bot.core.kinds import Direction, SignoffRole
 from bot.core.periods import MONTHS
 from metrics.kinds import source_kinds
-from metrics.secrets import refuse_literal_secrets
+from metrics.member_configs import refuse_member_config
 
 MAX_TEXT = 3000
 EXPORT_FORMATS = ("arc42", "csv", "yaml")
@@ -151,17 +151,18 @@ def parse_source(text: str, name: str) -> str:
 
 
 def parse_source_config(text: str, name: str) -> dict[str, Any]:
-    """A JSON object; secrets in it must be ``${ENV}`` references, never the values."""
+    """A JSON object naming a connection an operator registered; URLs, headers,
+    credentials and ``${NAME}`` references belong to the connection, never here."""
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{name} must be a JSON object in single quotes, e.g. "
-                         f"{name}='{{\"url\": \"http://prometheus:9090\", \"query\": "
+                         f"{name}='{{\"connection\": \"prom\", \"query\": "
                          f"\"sum(up)\"}}' ({exc.msg} at character {exc.pos}).") from None
     if not isinstance(config, dict):
         raise UsageError(f"{name} must be a JSON object ({{...}}).")
     try:
-        refuse_literal_secrets(config)
+        refuse_member_config(config)
     except SourceError as exc:
         raise UsageError(exc.message) from None
     if "every" in config:

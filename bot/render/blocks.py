@@ -24,6 +24,7 @@ from bot.render.common import (
     status_counts,
     target_text,
 )
+from bot.render.mrkdwn import escape, fit
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -46,11 +47,6 @@ MAX_TOP_MOVERS = 5
 
 _TEXT_TYPES = {"plain_text", "mrkdwn"}
 _KNOWN_BLOCKS = {"header", "section", "context", "divider", "image", "actions", "rich_text"}
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def review_messages(review: Review) -> list[Message]:
@@ -149,7 +145,7 @@ def metric_text(metric: MetricReview) -> str:
     omitted = len(metric.segments) - len(hidden) - len(others)
     if omitted:
         lines.append(f"_…and {omitted} more segment(s), shown in the segment chart_")
-    return _fit("\n".join(lines), MAX_SECTION_TEXT)
+    return fit("\n".join(lines), MAX_SECTION_TEXT)
 
 
 def _segment_item(segment: SegmentReview, unit: str) -> str:
@@ -197,7 +193,7 @@ def split_messages(groups: Iterable[tuple[list[Block], str]], fallback: str) -> 
         text = fallback if total == 1 else f"{fallback} (part {number} of {total})"
         if total > 1 and number > 1:
             blocks.insert(0, _context([f"Part {number} of {total}"]))
-        payloads.append({"text": _fit(escape(text), MAX_MESSAGE_TEXT), "blocks": blocks})
+        payloads.append({"text": fit(escape(text), MAX_MESSAGE_TEXT), "blocks": blocks})
     return payloads
 
 
@@ -295,17 +291,6 @@ def _text_size(value: Any) -> int:
     return 0
 
 
-def _fit(text: str, limit: int) -> str:
-    """Cut mrkdwn to ``limit`` characters without splitting an ``&amp;``-style entity."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
-
-
 def _header(text: str) -> Block:
     return {
         "type": "header",
@@ -318,14 +303,14 @@ def _header(text: str) -> Block:
 
 
 def _section(mrkdwn: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(mrkdwn, MAX_SECTION_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(mrkdwn, MAX_SECTION_TEXT)}}
 
 
 def _context(lines: list[str]) -> Block:
     return {
         "type": "context",
         "elements": [
-            {"type": "mrkdwn", "text": _fit(line, MAX_CONTEXT_TEXT)}
+            {"type": "mrkdwn", "text": fit(line, MAX_CONTEXT_TEXT)}
             for line in lines[:MAX_CONTEXT_ELEMENTS]
         ],
     }

@@ -6,10 +6,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine
 
-from bot.slack.config import NOT_INSTALLED, SlackConfig, make_client
+from bot.slack.config import NOT_INSTALLED, SlackConfig, installation_store, make_client
 from bot.slack.posting import SlackDeliveryError, SlackPoster
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ def posters_for(config: SlackConfig, engine: Engine) -> Callable[[str], SlackPos
     if not config.uses_oauth:
         poster = SlackPoster(make_client(config.api_url, config.bot_token))
         return lambda workspace: poster
-    store = SQLAlchemyInstallationStore(client_id=config.client_id, engine=engine)
+    store = installation_store(config, engine)
     posters: dict[str, SlackPoster] = {}
     lock = threading.Lock()
 

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from bot.core.errors import OutcomeError
 from bot.core.review import InitiativeReview, Review
 from bot.render.blocks import initiative_messages, review_messages
+from bot.render.mrkdwn import as_mrkdwn, channel_link, escape
 from bot.render.pool import render_chart_files
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ DIGEST_EVENT = "outcome_digest"
 DIGEST_PART_EVENT = "outcome_digest_part"
 MAX_BLOCKS = 50
 UPLOAD_ATTEMPTS = 3
+MAX_TEXT = 40_000
+# Every message the bot posts: a link in someone's text never pulls a preview into the
+# channel. (chat.update keeps what the post chose; it takes `parse`, set to "none" below,
+# because it defaults to "client" formatting, unlike chat.postMessage.)
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 
 
 # Slack errors that retrying cannot fix, with what the person who asked should do.
@@ -47,9 +53,8 @@ class SlackDeliveryError(OutcomeError):
 
 
 def explain(exc: Exception, channel: str = "") -> SlackDeliveryError:
-    """A clear, user-facing explanation of a failed Slack call."""
-    where = f"<#{channel}>" if channel and channel[:1] in "CGD" else (
-        f"#{channel}" if channel else "that channel")
+    """A clear, user-facing explanation of a failed Slack call, as mrkdwn."""
+    where = channel_link(channel) if channel else "that channel"
     if isinstance(exc, SlackApiError):
         error = str(exc.response.get("error", "")) if exc.response is not None else ""
         if error == "not_in_channel":
@@ -115,7 +120,7 @@ def initiative_payloads(initiative: InitiativeReview) -> list[dict[str, Any]]:
     if len(last["blocks"]) < MAX_BLOCKS:
         last["blocks"] = [*last["blocks"], discussed_button(initiative)]
     else:
-        messages.append({"text": f"{initiative.name}: discussed?",
+        messages.append({"text": f"{escape(initiative.name)}: discussed?",
                          "blocks": [discussed_button(initiative)]})
     return messages
 
@@ -172,10 +177,9 @@ class SlackPoster:
         response = self.call(
             "chat_postMessage", channel,
             channel=channel,
-            text=f"{review.title} — {review.period_label}",
+            text=as_mrkdwn(f"{review.title} — {review.period_label}", MAX_TEXT),
             blocks=headline_blocks(review, late=late),
             metadata={"event_type": DIGEST_EVENT, "event_payload": {"run_key": run_key}},
-            unfurl_links=False,
         )
         return str(response["ts"])
 
@@ -193,8 +197,7 @@ class SlackPoster:
                 marker = {"metadata": {"event_type": DIGEST_PART_EVENT, "event_payload": {
                     "run_key": run_key, "part": initiative.key}}}
             self.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
-                      text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
-                      **marker)
+                      text=payload["text"], blocks=payload["blocks"], **marker)
 
     def find_digest(self, channel: str, run_key: str, since: datetime) -> str | None:
         response = self.call("conversations_history", channel, channel=channel,
@@ -219,7 +222,8 @@ class SlackPoster:
         return False
 
     def nudge(self, user: str, text: str) -> None:
-        self.call("chat_postMessage", user, channel=user, text=text)
+        """DM ``text``, a reminder the app wrote (plain text: escaped here)."""
+        self.call("chat_postMessage", user, channel=user, text=as_mrkdwn(text, MAX_TEXT))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -238,10 +242,18 @@ class SlackPoster:
             time.sleep(0.2 * attempt)
 
     def call(self, method: str, channel: str, /, **kwargs: Any) -> Any:
-        """Call the Web API; join a public channel once when not a member; map errors."""
+        """Call the Web API; join a public channel once when not a member; map errors.
+
+        Messages are posted without link previews and updated without Slack's "client"
+        formatting, whatever the caller passed.
+        """
         call = getattr(self.client, method)
-        if method == "chat_postMessage" and channel:
-            self.pacer.wait(channel)
+        if method == "chat_postMessage":
+            kwargs |= NO_UNFURL
+            if channel:
+                self.pacer.wait(channel)
+        elif method == "chat_update":
+            kwargs["parse"] = "none"
         try:
             try:
                 return call(**kwargs)

@@ -10,12 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app.context import Actor, Context, Defaults
 from bot.core.clock import Clock
 from bot.slack.ack_priority import AckPriority
+from bot.slack.admins import WorkspaceAdmins
+from bot.slack.pulls import InteractivePulls
 from bot.storage.event_deliveries import first_delivery
+from metrics.connections import Connections
 from metrics.resources import Resources, open_resources
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,7 @@ log = logging.getLogger(__name__)
 # Listeners ack on the request's own thread and hand the rest on: quick work (a database
 # read or write, then respond) to one pool, slow work (reviews with charts, uploads, every
 # series read) to a smaller one, so a queue of reviews never holds up a quick answer.
+# Pulls wait on other systems: they get pools and limits of their own (bot.slack.pulls).
 QUICK_THREADS = 8
 WORKER_THREADS = 2  # the chart pool draws; these threads build reviews and upload
 
@@ -35,18 +40,30 @@ class Runtime:
     now: Clock
     defaults: Defaults = field(default_factory=Defaults)
     open_resources: Callable[[], Resources] = open_resources
+    admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
+    connections: Connections | None = None  # the operator's, for define-time checks
     priority: AckPriority = field(default_factory=AckPriority)
     quick: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=QUICK_THREADS, thread_name_prefix="outcome-quick"))
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=WORKER_THREADS, thread_name_prefix="outcome-worker"))
+    pulls: InteractivePulls = field(init=False, repr=False)
     _locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict, repr=False)
     _locks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def context(self, team_id: str, user_id: str) -> Context:
-        """A command context acting as ``user_id`` in the workspace ``team_id``."""
-        return Context(Actor(team_id, user_id), self.sessions, self.now, "/outcome",
-                       self.defaults, self.open_resources)
+    def __post_init__(self) -> None:
+        # Rate limits read the runtime's clock; pulls too wait for the acks in progress.
+        self.pulls = InteractivePulls(self.now, self.priority.wait_for_acks)
+
+    def context(self, team_id: str, user_id: str, client: WebClient | None = None
+                ) -> Context:
+        """A command context acting as ``user_id`` in the workspace ``team_id``; with the
+        workspace's ``client`` it knows whether they are an admin there (cached
+        ``users.info``), without one only ``OUTCOME_ADMINS`` counts."""
+        admin = self.admins.is_admin(client, team_id, user_id, now=self.now())
+        return Context(Actor(team_id, user_id, admin=admin), self.sessions, self.now,
+                       "/outcome", self.defaults, self.open_resources,
+                       connections=self.connections)
 
     def after_ack(self, work: Callable[..., None], *args: object) -> None:
         """Run quick ``work(*args)`` once the acks in progress are sent; it must report its
@@ -78,6 +95,7 @@ class Runtime:
         """Finish the work already handed on (posting, uploading), then stop."""
         self.quick.shutdown(wait=True)
         self.worker.shutdown(wait=True)
+        self.pulls.shutdown()
 
     def first_delivery(self, event_id: str | None) -> bool:
         """False for an event this or another replica already took (Slack delivers an

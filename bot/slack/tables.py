@@ -8,14 +8,15 @@ Importing this module adds them; the Alembic environment does.
 
 from __future__ import annotations
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot.slack.installations import EncryptedInstallationStore
 from bot.storage.models import Base
 
-installations = SQLAlchemyInstallationStore.build_installations_table(
-    Base.metadata, SQLAlchemyInstallationStore.default_installations_table_name)
-bots = SQLAlchemyInstallationStore.build_bots_table(
-    Base.metadata, SQLAlchemyInstallationStore.default_bots_table_name)
+# With the ciphertext columns of our store (migration 0009).
+installations = EncryptedInstallationStore.build_installations_table(
+    Base.metadata, EncryptedInstallationStore.default_installations_table_name)
+bots = EncryptedInstallationStore.build_bots_table(
+    Base.metadata, EncryptedInstallationStore.default_bots_table_name)
 oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     Base.metadata, SQLAlchemyOAuthStateStore.default_table_name)

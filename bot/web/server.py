@@ -6,11 +6,14 @@ slow request never holds up another and every ack leaves within Slack's 3 second
 stateless (everything lives in the database), so any number of replicas can run behind a
 load balancer.
 
-- ``POST /slack/events``: commands, interactions and events, signature-checked by bolt.
+- ``POST /slack/events``: commands, interactions and events. The signature, its timestamp
+  and replays are checked (:mod:`bot.web.guard`) before the body is parsed, then again by
+  bolt; a signed body that cannot be parsed gets 400.
 - ``GET /slack/install`` and ``GET /slack/oauth_redirect``: the OAuth install flow.
 - ``GET /healthz``: 200 when the database answers, 503 otherwise.
 - ``POST /api/v1/push``: metric values from pipelines, with ``Authorization: Bearer
-  <OUTCOME_PUSH_TOKEN>``; the workspace is ``?workspace=T…`` (default OUTCOME_WORKSPACE).
+  <push token>``; the token decides the workspace (:mod:`bot.app.push_tokens`), and a
+  ``?workspace=T…`` naming another one is refused with 403.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.request.internals import build_context
 from sqlalchemy import Engine, text
 
+from bot.web.guard import RequestGuard
+from metrics.push import PUSH_PATH
+
 if TYPE_CHECKING:
     pass
 
@@ -36,7 +42,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-PUSH_PATH = "/api/v1/push"
 FORM = "application/x-www-form-urlencoded"
 
 # (workspace from the query, Authorization header, body) -> (HTTP status, JSON answer)
@@ -53,11 +58,13 @@ class SlackServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: App,
                  health: Callable[[], bool] = lambda: True,
-                 push: PushHandler | None = None) -> None:
+                 push: PushHandler | None = None, *, guard: RequestGuard | None = None
+                 ) -> None:
         super().__init__(address, _Handler)
         self.app = app
         self.health = health
         self.push = push
+        self.guard = guard
 
     @property
     def url(self) -> str:
@@ -100,9 +107,30 @@ class _Handler(BaseHTTPRequestHandler):
         if path == PUSH_PATH:
             self._push(query, body)
             return
+        self._slack_events(query, body)
+
+    def _slack_events(self, query: str, body: bytes) -> None:
+        guard, client = self.server.guard, self.address_string()
+        signature = self.headers.get("X-Slack-Signature")
+        refusal = guard.unsigned(body, self.headers.get("X-Slack-Request-Timestamp"),
+                                 signature, client) if guard else None
+        if refusal is not None:
+            self._send(refusal.status, {"Content-Type": ["text/plain"]}, refusal.body)
+            return
         try:
-            response = self.server.app.dispatch(slack_request(
-                body.decode("utf-8", errors="replace"), query, self._headers()))
+            text = body.decode("utf-8") if guard else body.decode("utf-8", errors="replace")
+            request = slack_request(text, query, self._headers())
+        except Exception as exc:  # signed, yet neither a form, nor JSON, nor UTF-8
+            log.warning("a signed Slack request from %s could not be parsed: %s", client,
+                        type(exc).__name__)
+            self._send(400, {"Content-Type": ["text/plain"]}, "malformed body")
+            return
+        refusal = guard.replayed(signature or "", client) if guard else None
+        if refusal is not None:
+            self._send(refusal.status, {}, refusal.body)
+            return
+        try:
+            response = self.server.app.dispatch(request)
         except Exception:  # bolt handles listener errors; this is the last line of defence
             log.exception("dispatching a Slack request failed")
             response = BoltResponse(status=500, body="")
@@ -194,9 +222,11 @@ def database_health(engine: Engine) -> Callable[[], bool]:
 
 def make_server(app: App, host: str = "0.0.0.0", port: int = 3000,
                 health: Callable[[], bool] = lambda: True,
-                push: PushHandler | None = None) -> SlackServer:
-    """A server bound to (host, port); port 0 picks a free one (tests)."""
-    return SlackServer((host, port), app, health, push)
+                push: PushHandler | None = None, *, guard: RequestGuard | None = None
+                ) -> SlackServer:
+    """A server bound to (host, port); port 0 picks a free one (tests). ``guard`` checks
+    Slack's signatures and replays before bolt parses a body (bolt alone parses first)."""
+    return SlackServer((host, port), app, health, push, guard=guard)
 
 
 def start_in_thread(server: SlackServer, poll_interval: float = 0.5) -> threading.Thread:

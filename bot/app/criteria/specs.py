@@ -22,7 +22,7 @@ from bot.core.errors import UsageError
 from bot.core.values import parse_date, parse_timezone
 from bot.grammar import commands as g
 from metrics import kinds
-from metrics.secrets import literal_secrets
+from metrics.member_configs import member_config_problems
 
 
 @dataclass(frozen=True)
@@ -242,10 +242,10 @@ class _Builder:
             hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
             self.problem((*path, "kind"), f"unknown source kind {kind!r}; {hint}")
         config = {k: v for k, v in item.items() if k != "kind"}
-        for secret in literal_secrets(config):
-            self.problem((*path, *secret), "looks like a credential written into the file; "
-                         "write a reference such as ${PROMETHEUS_TOKEN} and set that "
-                         "variable where the bot runs")
+        for where, reason in member_config_problems(config):
+            self.problem((*path, *where), f"{reason}: a metric's source names a connection "
+                         "an operator registered (connection: <name>), which holds URLs and "
+                         "credentials")
         fields["source_kind"] = kind
         fields["source_config"] = config
 
