@@ -68,12 +68,14 @@ def test_markdown_gives_why_what_moved_segments_and_local_dates():
     assert "data as of Nov 29 09:00 CET" in text
 
 
-def test_markdown_keeps_user_text_as_written_and_only_escapes_table_pipes():
+def test_markdown_shows_user_text_as_typed_never_as_markup():
     text = review_markdown(hostile_review())
     assert "&amp;" not in text and "&lt;" not in text
-    assert "## Onboarding <script>alert('x')</script> & friends | more" in text
-    assert "| Onboarding <script>alert('x')</script> & friends \\| more | 30% | 33% |" in text
-    assert "**Why:** Grow <b>accounts</b> & keep them" in text  # one line, no break
+    assert "<script>" not in text and "<b>" not in text
+    assert "## Onboarding \\<script\\>alert('x')\\</script\\> & friends | more" in text
+    assert ("| Onboarding \\<script\\>alert('x')\\</script\\> & friends \\| more | 30% | 33% |"
+            in text)
+    assert "**Why:** Grow \\<b\\>accounts\\</b\\> & keep them" in text  # one line, no break
 
 
 def test_markdown_links_the_charts_it_is_given():

@@ -24,6 +24,7 @@ from bot.app import criteria
 from bot.app.services import missing_signoffs
 from bot.core.kinds import InitiativeStatus
 from bot.core.review import format_number
+from bot.render.markdown import escape_inline
 from bot.storage.models import Initiative, Metric, Sample
 
 FORMATS = ("arc42", "csv", "yaml")
@@ -185,24 +186,16 @@ class _Markdown(str):
     """Text a filter already made safe for Markdown: the template's finalize keeps it."""
 
 
-# Characters that start Markdown markup anywhere in a line: emphasis, code, links and
-# images, autolinks and raw HTML, strikethrough, backslash escapes; `&` only where it would
-# start an entity. A backslash before ASCII punctuation shows the character itself.
-_INLINE = re.compile(r"[\\`*_\[\]<>~]|&(?=#?[A-Za-z0-9]+;)")
 # What starts a block at the beginning of a line: a heading, list item, quote, setext
 # underline, table row or delimiter, ordered list item.
 _LINE_START = re.compile(r"[#+\-=|:>]|\d+(?=[.)])")
-
-
-def _inline(text: str) -> str:
-    return _INLINE.sub(lambda match: "\\" + match[0], text)
 
 
 def _block(text: str) -> str:
     """User text as Markdown text, each line kept, none starting a block of its own."""
     lines = []
     for line in str(text).splitlines():
-        line = _inline(line.strip())
+        line = escape_inline(line.strip())
         start = _LINE_START.match(line)
         if start:  # "1. x" -> "1\. x", "# x" -> "\# x"
             end = start.end()
@@ -219,14 +212,14 @@ def _finalize(value: object) -> str:
 def _cell(value: object) -> _Markdown:
     """Text safe inside a Markdown table cell: one line (breaks as <br>), pipes escaped."""
     text = str(value).strip() if value is not None else ""
-    lines = [_inline(" ".join(line.split())) for line in text.splitlines()]
+    lines = [escape_inline(" ".join(line.split())) for line in text.splitlines()]
     cell = "<br>".join(line for line in lines if line).replace("|", "\\|")
     return _Markdown(cell or "–")
 
 
 def _line(value: object) -> _Markdown:
     """Text on one line, inside a list item or emphasis."""
-    return _Markdown(_inline(" ".join(str(value or "").split())))
+    return _Markdown(escape_inline(" ".join(str(value or "").split())))
 
 
 def _code(value: object) -> _Markdown:

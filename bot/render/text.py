@@ -2,8 +2,9 @@
 
 The templates in ``templates/`` lay the text out; this module prepares every value they
 show (numbers with units, dates in each initiative's time zone), so templates hold no
-arithmetic. Only ``.html`` templates autoescape: Markdown and terminal text keep user text
-as written, apart from what would break their own syntax (table pipes, control characters).
+arithmetic. ``.html`` templates autoescape; Markdown backslash-escapes user text so it
+shows as typed and never as markup (:mod:`bot.render.markdown`); terminal text keeps it as
+written, apart from control characters.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.render.common import (
     target_text,
     with_unit,
 )
+from bot.render.markdown import escape_inline
 
 TERMINAL_NAME_WIDTH = 40
 Paint = Callable[[str, str], str]
@@ -271,13 +273,14 @@ def _clip(text: str, width: int) -> str:
 
 
 def markdown_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|") or NO_VALUE
+    """Text shown as typed inside a Markdown table cell: one line, markup and pipes
+    escaped."""
+    return escape_inline(" ".join(text.split())).replace("|", "\\|") or NO_VALUE
 
 
 def markdown_inline(text: str) -> str:
-    """One line of Markdown: newlines would end a list item or heading."""
-    return " ".join(text.split())
+    """One line of Markdown shown as typed: newlines would end a list item or heading."""
+    return escape_inline(" ".join(text.split()))
 
 
 def markdown_link_target(target: str) -> str:
@@ -288,5 +291,5 @@ _environment.filters.update(
     cell=markdown_cell,
     inline=markdown_inline,
     link=markdown_link_target,
-    alt=lambda text: markdown_inline(text).replace("[", "(").replace("]", ")"),
+    alt=lambda text: markdown_inline(text.replace("[", "(").replace("]", ")")),
 )
