@@ -103,7 +103,7 @@ class InteractivePulls:
         refusal = self.limits.take(key)
         if refusal is not None:
             return refusal
-        answers = _Answers(respond)
+        answers = _Answers(respond, lambda: self.limits.release(key))
 
         def run() -> None:
             try:
@@ -128,17 +128,21 @@ class InteractivePulls:
 
 
 class _Answers(Respond):
-    """A pull's ``respond``, which knows whether the pull has answered yet."""
+    """A pull's ``respond``, which knows whether the pull has answered yet; its answer
+    frees the person's slot first (``answered``), so a next pull asked for as soon as the
+    answer shows is taken."""
 
-    def __init__(self, respond: Respond) -> None:
+    def __init__(self, respond: Respond, answered: Callable[[], None]) -> None:
         super().__init__(response_url=respond.response_url, proxy=respond.proxy,
                          ssl=respond.ssl)
         self._lock = threading.Lock()
         self._answered = False
+        self._on_answer = answered
 
     def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
         with self._lock:
             self._answered = True
+            self._on_answer()
             return super().__call__(*args, **kwargs)
 
     def unless_answered(self, text: str) -> None:
