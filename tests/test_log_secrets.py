@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from bot.app.context import Actor
 from bot.app.review_builder import build_review
 from bot.app.services import define_initiative, define_metric
+from bot.cli.main import main as cli_main
 from bot.core.logs import QUIET_LOGGERS, configure_logging, secret_values
 from bot.core.periods import THIS_SPRINT
 from bot.core.settings import load_settings
@@ -148,3 +149,11 @@ def test_an_error_stored_by_the_previous_release_is_shown_without_its_token(
     reason = review.initiatives[0].metrics[0].status_reason
     assert reason == ("no samples recorded yet; last pull failed (permanent: fix the "
                       "source): The query's value is '<redacted>', not a number.")
+
+
+def test_a_terminal_command_scrubs_tokens_from_what_it_logs(caplog, capsys) -> None:
+    token = "xoxb-123456789012-abcdefABCDEF"
+    assert cli_main(["--help"]) == 0
+    logging.getLogger("metrics.pulling").warning("the source answered %s", token)
+    assert "the source answered <redacted>" in caplog.text
+    assert token not in caplog.text

@@ -22,6 +22,7 @@ from bot.cli import connections, sources
 from bot.cli.moments import parse_now
 from bot.core.clock import system_clock
 from bot.core.errors import OutcomeError, UsageError
+from bot.core.logs import scrub_handlers
 from bot.core.settings import SETTINGS, Settings, load_settings
 from bot.grammar.commands import help_text
 from bot.grammar.questions import parse_question, question_help
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `outcome` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    scrub_handlers()  # token shapes; the long-running verbs add the secret settings' values
     if argv in ([], ["-h"], ["--help"]):
         print(help_text(prefix="outcome"))
         print("\nLocal commands:\n  outcome demo [--out DIR] [--period 'last sprint']\n"

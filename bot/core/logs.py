@@ -1,4 +1,4 @@
-"""Process-wide logging setup for the long-running processes, with secrets scrubbed.
+"""Process-wide logging setup, with secrets scrubbed (the terminal commands too).
 
 Every record that reaches the root logger's handlers passes :class:`SecretFilter` first, at
 every level: libraries log request and response bodies at DEBUG (slack_sdk logs the OAuth
@@ -85,8 +85,13 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     every token shape from what each handler writes."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         force=True)
+    scrub_handlers(secrets)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def scrub_handlers(secrets: Iterable[str] = ()) -> None:
+    """Put a :class:`SecretFilter` on every handler of the root logger."""
     secret_filter = SecretFilter(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(secret_filter)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
