@@ -34,6 +34,7 @@ from slack_helpers import (
 )
 from sqlalchemy import Engine, func, select
 
+from bot.app import commands
 from bot.core.clock import system_clock
 from bot.core.points import Reading
 from bot.slack.pulls import MINUTE, PullLimits
@@ -42,6 +43,7 @@ from bot.storage.models import Initiative, Metric, Sample, SignedRequest
 from bot.storage.signed_requests import KEPT_FOR, PURGE_EVERY, SignedRequests
 from bot.web.guard import RequestGuard
 from handlers.commands import MAX_TEXT, plan
+from metrics.pulling import PullPolicy
 from metrics.registry import SOURCES, register
 
 pytest_plugins = ("slack_fixtures",)
@@ -295,6 +297,19 @@ def test_a_second_pull_while_the_first_runs_is_refused_at_once(
     assert "Pulled 1 of 1 metric(s)" in slack.wait_for(lambda: responses_to(slack, "first"))[0]
     assert third.text == ""  # the first one finished: the slot is free again
     slack.wait_for(lambda: responses_to(slack, "third"))
+
+
+def test_a_pull_someone_waits_for_gives_up_on_a_silent_source_at_its_deadline(
+        bot: Bot, slack: FakeSlack, slow_source: type[SlowSource], monkeypatch) -> None:
+    monkeypatch.setattr(commands, "PULL_NOW", PullPolicy(retries=1, deadline=0.5))
+    started = time.perf_counter()
+    send(bot, "pull checkout.slow", response="pull")
+
+    answer = slack.wait_for(lambda: responses_to(slack, "pull"), timeout=10)[0]
+
+    assert time.perf_counter() - started < 5  # the gate stays shut: the deadline answered
+    assert "did not finish within 0.5 s" in answer
+    assert samples(bot.engine) == 0
 
 
 def test_eight_slow_pulls_from_one_user_do_not_delay_another_users_list(
