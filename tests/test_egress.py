@@ -9,6 +9,7 @@ by replacing ``getaddrinfo`` for that one name.
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 import ssl
 import threading
@@ -228,7 +229,7 @@ def test_a_name_resolving_to_a_refused_address_is_refused_without_showing_it(
 
     assert caught.value.message.startswith("public.test may not be reached")
     assert "loopback" in caught.value.message and "127.0.0.1" not in caught.value.message
-    assert "public.test resolves to 127.0.0.1" in caplog.text
+    assert "egress refused: public.test resolves to 127.0.0.1" in caplog.messages
     assert connects == [] and api.hits == []
 
 
@@ -477,3 +478,136 @@ def test_errors_about_fetched_values_say_their_type_never_their_content(
     assert words in caught.value.message and caught.value.permanent
     for secret in ("ghp_", "xoxb-", "xxxxxxxx"):
         assert secret not in caught.value.message
+
+
+# ------------------------------------------------ edges found by mutation testing
+
+
+def refusal(call: Callable[[], object]) -> str:
+    with pytest.raises((EgressRefused, ValueError)) as caught:
+        call()
+    return str(caught.value)
+
+
+RANGE_TAIL = ("range, which sources may not connect to unless an operator allows that range "
+              "(allow_private of the connection).")
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: EgressPolicy.from_lists(["api.example.com"], []).check_host("Evil.Example."),
+     "evil.example may not be reached: it is not among the connection's allowed hosts; an "
+     "operator can add it to allowed_hosts."),
+    (lambda: EgressPolicy().check_address("10.0.0.1"),
+     f"10.0.0.1 may not be reached: its address is in a private {RANGE_TAIL}"),
+    (lambda: EgressPolicy().check_address("0:0:0:0:0:0:0:1"),
+     f"::1 may not be reached: its address is in a loopback {RANGE_TAIL}"),
+    (lambda: EgressPolicy().check_address("::", host="api.example.com"),
+     f"api.example.com may not be reached: its address is in an unspecified {RANGE_TAIL}"),
+    (lambda: EgressPolicy().check_address("4000::1"),
+     f"4000::1 may not be reached: its address is in a reserved {RANGE_TAIL}"),
+    (lambda: EgressPolicy().check_address("not-an-address"),
+     "not-an-address may not be reached: it has no valid IP address."),
+    (lambda: EgressPolicy().check_address("not-an-address", host="api.example.com"),
+     "api.example.com may not be reached: it has no valid IP address."),
+    (lambda: EgressPolicy.from_lists(["http://api.example.com"], []),
+     "'http://api.example.com' is not a host name such as api.example.com or *.example.com "
+     "(no scheme, port or path; write international names in their xn-- form)."),
+])
+def test_each_refusal_reads_in_full(call, message) -> None:
+    assert refusal(call) == message
+
+
+def test_bracketed_and_uncompressed_ip_entries_match_their_compressed_form() -> None:
+    policy = EgressPolicy.from_lists(["[2606:4700:0:0::1111]"], ["[::1]"])
+
+    policy.check_host("2606:4700::1111")
+    policy.check_host("[2606:4700::1111]")
+    policy.check_address("::1")
+    with pytest.raises(EgressRefused):
+        policy.check_host("2606:4700::1112")
+
+
+@pytest.mark.parametrize(("status", "refused"), [
+    (200, False), (300, True), (301, True), (399, True), (400, False),
+])
+def test_every_3xx_is_refused_as_a_redirect_and_nothing_else(api, status, refused) -> None:
+    url = api.route("/v", Answer(status, body=""))
+
+    with guarded_client(LOOPBACK) as client:
+        if refused:
+            with pytest.raises(EgressRefused, match="redirects are not followed"):
+                client.get(url)
+        else:
+            assert client.get(url).status_code == status
+
+
+def test_the_client_names_itself_and_asks_for_gzip_only(api) -> None:
+    url = api.route("/count", json={"n": 3})
+
+    with guarded_client(LOOPBACK) as client:  # used directly, as a plugin's source may
+        assert client.get(url).json() == {"n": 3}
+
+    headers = {name.lower(): value for name, value in api.hits[0].headers.items()}
+    assert headers["user-agent"] == "outcomes-bot"
+    assert headers["accept-encoding"].lower() == "gzip"
+
+
+def test_a_request_body_reaches_the_checked_address(api, dns) -> None:
+    dns.names["public.test"] = ["127.0.0.1"]
+    port = api.server.server_address[1]
+    api.route("/search", json={"n": 5})
+
+    with guarded_client(LOOPBACK) as client:
+        reading = http_source(f"http://public.test:{port}/search", client, method="POST",
+                              json={"query": "is:pr"}, timeout=5).read(AT)[0]
+
+    assert reading.value == 5
+    assert api.hits[0].method == "POST"
+    assert json.loads(api.hits[0].body) == {"query": "is:pr"}
+
+
+def test_the_default_client_verifies_tls_certificates(dns, tmp_path) -> None:
+    cert, key = certificate("public.test")
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    api = FakeApi()
+    api.server.socket = server_tls.wrap_socket(api.server.socket, server_side=True)
+    url = api.route("/count", json={"n": 9}).replace("http://127.0.0.1", "https://public.test")
+    dns.names["public.test"] = ["127.0.0.1"]
+
+    with api, guarded_client(LOOPBACK) as client, \
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.get(url)
+
+    assert api.hits == []
+
+
+def test_connections_to_one_host_are_capped_at_max_connections(api) -> None:
+    url = api.route("/v", json={"n": 1})
+
+    with guarded_client(LOOPBACK, max_connections=2) as client:
+        with client.stream("GET", url) as first, client.stream("GET", url) as second:
+            with pytest.raises(httpx.PoolTimeout):
+                client.get(url, timeout=httpx.Timeout(5, pool=0.2))
+            first.read()
+            second.read()
+        assert client.get(url).status_code == 200  # the held connections were returned
+
+
+def test_the_client_applies_the_timeout_it_was_given() -> None:
+    with guarded_client(LOOPBACK, timeout=0.3) as client:
+        assert client.timeout == httpx.Timeout(0.3)
+
+
+def test_a_non_http_url_and_an_unresolvable_name_fail_saying_why(monkeypatch) -> None:
+    def no_such_name(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(metrics.egress.socket, "getaddrinfo", no_such_name)
+    with guarded_client(EgressPolicy()) as client:
+        with pytest.raises(httpx.UnsupportedProtocol, match=r"^the URL must use http or https$"):
+            client.get("ftp://files.example.com/report.csv")
+        with pytest.raises(httpx.ConnectError, match=r"^name resolution failed \(gaierror\)$"):
+            client.get("http://nowhere.example/")
