@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from fake_slack import FakeSlack
 from slack_helpers import ENG, PO, Bot, migrated_engine, serving, token_config
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.db import make_engine
+from bot.storage.db import make_engine, session_factory
 
 
 @pytest.fixture
@@ -31,6 +32,17 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = migrated_engine(f"sqlite:///{path}")
     engine.dispose()
     return path
+
+
+@pytest.fixture
+def copied_sessions(migrated_sqlite: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on this test's own copy of the migrated SQLite template."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "outcome.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

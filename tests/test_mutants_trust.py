@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -55,13 +54,8 @@ TOKEN = re.compile(r"otp_[A-Za-z0-9_-]{43}")
 
 
 @pytest.fixture
-def sessions(migrated_sqlite: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    shutil.copyfile(migrated_sqlite, tmp_path / "outcome.db")
-    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+def sessions(copied_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    return copied_sessions
 
 
 def say(sessions: sessionmaker[Session], actor: Actor, text: str,

@@ -10,10 +10,7 @@ refusals, announcements of owner and channel changes, and the owner-swap attack.
 from __future__ import annotations
 
 import logging
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +38,7 @@ from bot.core.settings import load_settings
 from bot.grammar import commands as g
 from bot.processes import slack_runtime
 from bot.slack.admins import CACHE_FOR, RETRY_AFTER, WorkspaceAdmins, parse_admins
-from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.db import session_factory, transaction
 from bot.storage.models import AuditEvent, Initiative
 from handlers.modals import ADD_METRIC_ACTION, DEFINE_VIEW
 
@@ -118,17 +115,6 @@ def fleet_row(sessions: sessionmaker[Session], key: str = "fleet") -> Initiative
 
 
 @pytest.fixture
-def copied(migrated_sqlite: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a copy of the migrated SQLite template (the table has many cases)."""
-    shutil.copyfile(migrated_sqlite, tmp_path / "outcome.db")
-    engine = make_engine(f"sqlite:///{tmp_path / 'outcome.db'}")
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return session_factory(engine)
 
@@ -142,13 +128,13 @@ def test_every_action_of_the_table_is_tried_below() -> None:
 @pytest.mark.parametrize("person", sorted(PEOPLE))
 @pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value.replace(" ", "-"))
 def test_each_rule_lets_exactly_its_people_act_and_tells_the_others_who_may(
-        copied: sessionmaker[Session], action: Action, person: str) -> None:
-    agreed_fleet(copied)
+        copied_sessions: sessionmaker[Session], action: Action, person: str) -> None:
+    agreed_fleet(copied_sessions)
     setup, text = CASES[action]
-    ok(copied, PEOPLE["operator"], *setup)
-    before = fleet_row(copied)
+    ok(copied_sessions, PEOPLE["operator"], *setup)
+    before = fleet_row(copied_sessions)
 
-    reply = run(text, ctx(copied, PEOPLE[person]))
+    reply = run(text, ctx(copied_sessions, PEOPLE[person]))
 
     rule = TABLE[action]
     if person in MAY[rule.who]:
@@ -156,7 +142,7 @@ def test_each_rule_lets_exactly_its_people_act_and_tells_the_others_who_may(
     else:
         assert reply.error
         assert reply.text.startswith(REFUSAL[rule.who]), reply.text
-        after = fleet_row(copied)
+        after = fleet_row(copied_sessions)
         assert (after.status, after.revision, after.why) == (
             before.status, before.revision, before.why)
 
