@@ -119,8 +119,7 @@ def serve_bot(database_url: str, api_url: str, ready: multiprocessing.Queue,
         drawing.value = charts_in_progress()
     server.shutdown()
     server.server_close()
-    runtime.worker.shutdown(wait=True, cancel_futures=True)  # skip the review backlog
-    runtime.drain()
+    runtime.drain(timeout=0)  # skip the review backlog: it stays queued in the temporary file
     engine.dispose()
     # A multiprocessing child joins its own children before the chart pool's exit hook
     # could stop them: stop the chart workers here, or this process never exits.

@@ -64,8 +64,9 @@ def main() -> int:
             time.sleep(options.interval)
         sending = time.perf_counter() - started
         uploads = len(slack.ok_calls_to("files.completeUploadExternal"))
-        queued = bot.runtime.worker._work_queue.qsize()
-        bot.runtime.worker.shutdown(wait=True, cancel_futures=True)  # skip the backlog
+        queued = sum(count for (_, state), count in bot.runtime.queue.counts().items()
+                     if state == "todo")
+        bot.runtime.drain(timeout=0)  # skip the backlog: it stays queued in the temporary file
         stop_bot(bot)
         engine.dispose()
 

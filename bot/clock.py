@@ -1,36 +1,39 @@
-"""The clock: an in-process APScheduler that ticks due pulls and, given posters, digests.
+"""The scheduled work, as periodic tasks: due pulls and due digests.
 
-Each process keeps its own in-memory job store; the database decides who posts (see
-:mod:`bot.storage.claims`), so any number of clock processes can run side by side. Without
-Slack credentials the clock still pulls: a CLI-only install keeps its history current.
+Every minute one worker (whichever defers the period's row first: procrastinate keeps one
+per period, the embedded queue one per process) runs ``pulls.due``, which defers one
+``pulls.metric`` task per metric that is due; that task holds the metric's lock and pulls
+only if the metric is still due when it runs, so however many workers there are and however
+late a task runs, each metric's slot is read from its source once. ``digests.tick`` finds
+the digests due and posts each exactly once (the claims of :mod:`bot.storage.claims`).
+Without Slack credentials there are no digests: a CLI-only install keeps its history current.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC
+from datetime import timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
 from bot.app.digests import DigestPoster, DigestRunner
 from bot.core.clock import Clock
+from bot.storage.db import transaction
 from bot.storage.models import Metric
-from metrics.jobs import PullJob
+from bot.tasks.spec import Periodic, Queue, Registry, Retry, TaskQueue, TaskSpec
+from metrics.jobs import PullJob, due_jobs
 from metrics.kinds import unpulled_kinds
 from metrics.pulling import Puller
-from metrics.scheduler import add_pull_job
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 30
+MINUTE = timedelta(minutes=1)
+PULLS_DUE, PULL_METRIC, DIGESTS_TICK = "pulls.due", "pulls.metric", "digests.tick"
 
 
 def worker_id() -> str:
@@ -38,13 +41,41 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def metric_lock(metric_id: int) -> str:
+    return f"metric:{metric_id}"
+
+
+def defer_due_pulls(queue: TaskQueue, puller: Puller) -> int:
+    """Defer a ``pulls.metric`` task for every metric due now (one waiting per metric);
+    how many were deferred."""
+    with transaction(puller.sessions) as session:
+        due = due_jobs(session, puller.clock())
+    deferred = 0
+    for job, _slot in due:
+        lock = metric_lock(job.metric_id)
+        if queue.defer(PULL_METRIC, {"metric_id": job.metric_id}, queue=Queue.PULLS,
+                       lock=lock, queueing_lock=lock) is not None:
+            deferred += 1
+    if deferred:
+        log.info("%d metric(s) due: deferred their pulls", deferred)
+    return deferred
+
+
+def pull_metric(puller: Puller, metric_id: int) -> None:
+    """Pull one metric, if it is still due (its lock is held: nobody else pulls it now)."""
+    with transaction(puller.sessions) as session:
+        due = due_jobs(session, puller.clock(), ids=[metric_id])
+    if not due:
+        return  # pulled since it was deferred, removed, or archived
+    job, slot = due[0]
+    for outcome in puller.pull([job], at=slot, trigger="schedule").failed:
+        log.warning("pull of %s failed (%s): %s", outcome.job.name,
+                    "permanent" if outcome.permanent else "transient", outcome.error)
+
+
 def tick_digests(runner: DigestRunner, clock: Clock) -> None:
-    """One clock tick; errors are logged, never raised into the scheduler."""
-    try:
-        result = runner.tick(clock())
-    except Exception:
-        log.exception("digest tick failed")
-        return
+    """Post the digests due now; a failed one is retried by a later tick."""
+    result = runner.tick(clock())
     for key in result.posted:
         log.info("posted %s", key)
     for key in result.failed:
@@ -67,32 +98,23 @@ def refresher(puller: Puller) -> Callable[[list[int]], None]:
     return refresh
 
 
-def build_scheduler(sessions: sessionmaker[Session],
-                    posters: Callable[[str], DigestPoster] | None, puller: Puller,
-                    clock: Clock) -> BackgroundScheduler:
-    """Due pulls every minute and, when there are ``posters``, digests every 30 s (the
-    first tick at once)."""
-    scheduler = BackgroundScheduler(
-        timezone=UTC,
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-    )
-    if posters is not None:
-        runner = DigestRunner(sessions, posters, worker=worker_id(), refresh=refresher(puller))
-        scheduler.add_job(tick_digests, "interval", args=[runner, clock], seconds=TICK_SECONDS,
-                          id="digests", next_run_time=clock())
-    add_pull_job(scheduler, puller)
-    return scheduler
+def _discard(_result: object) -> None:
+    """A task's function returns nothing; what it did is logged."""
 
 
-def run_until_stopped(scheduler: BackgroundScheduler) -> None:
-    """Run ``scheduler`` until SIGTERM or SIGINT, then let the jobs in progress finish."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    scheduler.start()
-    log.info("clock started: pulls when due%s",
-             f", digests every {TICK_SECONDS} s" if scheduler.get_job("digests") else
-             " (no Slack credentials: no digests)")
-    stop.wait()
-    log.info("clock stopping")
-    scheduler.shutdown(wait=True)
+def add_scheduled_tasks(registry: Registry, queue: TaskQueue, puller: Puller,
+                        posters: Callable[[str], DigestPoster] | None,
+                        sessions: sessionmaker[Session]) -> None:
+    """Register the pulls (always) and, given ``posters``, the digests, each every minute."""
+    # Ticks are not retried: the next minute's tick is the retry.
+    registry.add(TaskSpec(PULLS_DUE, lambda: _discard(defer_due_pulls(queue, puller)),
+                          Queue.SCHEDULE, Retry(attempts=1)))
+    registry.add(TaskSpec(PULL_METRIC, lambda metric_id: pull_metric(puller, metric_id),
+                          Queue.PULLS, Retry(attempts=1)))
+    registry.every(Periodic(PULLS_DUE, MINUTE))
+    if posters is None:
+        return
+    runner = DigestRunner(sessions, posters, worker=worker_id(), refresh=refresher(puller))
+    registry.add(TaskSpec(DIGESTS_TICK, lambda: tick_digests(runner, puller.clock),
+                          Queue.SCHEDULE, Retry(attempts=1)))
+    registry.every(Periodic(DIGESTS_TICK, MINUTE))

@@ -1,13 +1,21 @@
-"""The long-running processes, composed from the settings: ``outcome serve``, ``outcome
-clock`` and ``outcome run``, with their Slack app, scheduler, posters and chart workers."""
+"""The long-running processes, composed from the settings: ``outcome serve`` (web),
+``outcome worker`` (tasks), and ``outcome run`` (both in one process, the embedded mode).
+
+Work after an ack and scheduled work are tasks (:mod:`bot.tasks`). On PostgreSQL they are
+procrastinate's: web replicas only defer them, any number of ``outcome worker`` processes
+run them. On the embedded SQLite default they live in the same file and the process that
+defers them runs them on its own threads.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,10 +34,14 @@ from bot.slack.config import SlackConfig
 from bot.slack.posters import posters_for
 from bot.slack.runtime import Runtime
 from bot.storage import db
+from bot.tasks.choice import task_queue
+from bot.tasks.local import LocalQueue
+from bot.tasks.postgres import PostgresQueue, PostgresWorker
+from bot.tasks.spec import TaskQueue
 from bot.web import server
 from bot.web.guard import RequestGuard
 from bot.wiring import open_database, source_connections, source_resources
-from handlers.app import build_app
+from handlers.app import build_app, serve_work
 from metrics.pulling import Puller
 
 log = logging.getLogger(__name__)
@@ -41,12 +53,16 @@ def configure_process(settings: Settings) -> None:
     pool.set_workers(settings.outcome_chart_workers)
 
 
-def slack_runtime(settings: Settings, sessions: sessionmaker[Session]) -> Runtime:
+def slack_runtime(settings: Settings, sessions: sessionmaker[Session], tasks: TaskQueue,
+                  *, run_tasks: bool) -> Runtime:
     connections = source_connections(settings)  # read once, at start: a bad file stops it
     return Runtime(sessions, system_clock, Defaults.from_settings(settings),
                    lambda: source_resources(settings, connections),
                    admins=WorkspaceAdmins(parse_admins(settings.outcome_admins)),
-                   connections=connections)
+                   connections=connections, tasks=tasks, run_tasks=run_tasks,
+                   worker_name=scheduling.worker_id(),
+                   worker_threads=settings.outcome_worker_threads,
+                   lease=timedelta(seconds=settings.outcome_worker_stalled_after))
 
 
 def digest_posters(settings: Settings, engine: Engine
@@ -58,15 +74,16 @@ def digest_posters(settings: Settings, engine: Engine
     return posters_for(config, engine)
 
 
-def build_clock(settings: Settings, engine: Engine, sessions: sessionmaker[Session]
-                ) -> BackgroundScheduler:
-    """The scheduler: due pulls always, digests when Slack credentials are set."""
-    puller = Puller(sessions, source_resources(settings), clock=system_clock)
+def add_schedule(settings: Settings, engine: Engine, runtime: Runtime) -> None:
+    """The periodic tasks: due pulls always, digests when Slack credentials are set."""
+    puller = Puller(runtime.sessions, source_resources(settings, runtime.connections),
+                    clock=system_clock)
     posters = digest_posters(settings, engine)
     if posters is None:
-        log.warning("no Slack credentials (SLACK_BOT_TOKEN or SLACK_CLIENT_ID): the clock "
-                    "pulls metrics but posts no digests")
-    return scheduling.build_scheduler(sessions, posters, puller, system_clock)
+        log.warning("no Slack credentials (SLACK_BOT_TOKEN or SLACK_CLIENT_ID): the "
+                    "workers pull metrics but post no digests")
+    scheduling.add_scheduled_tasks(runtime.registry, runtime.queue, puller, posters,
+                                   runtime.sessions)
 
 
 def push_handler(settings: Settings, sessions: sessionmaker[Session]) -> server.PushHandler:
@@ -88,51 +105,96 @@ def push_handler(settings: Settings, sessions: sessionmaker[Session]) -> server.
     return handle
 
 
-def _slack_process(settings: Settings) -> tuple[App, Engine, Runtime]:
+def process_runtime(settings: Settings, *, with_schedule: bool) -> tuple[Engine, Runtime]:
+    """The engine and a runtime whose registry holds every task this process may run."""
     configure_process(settings)
     engine = open_database(settings)
-    runtime = slack_runtime(settings, db.session_factory(engine))
-    return build_app(SlackConfig.from_settings(settings), runtime, engine), engine, runtime
+    sessions = db.session_factory(engine)
+    tasks = task_queue(settings.database_url, sessions, system_clock)
+    runtime = slack_runtime(settings, sessions, tasks,
+                            run_tasks=isinstance(tasks, LocalQueue))
+    if with_schedule:
+        add_schedule(settings, engine, runtime)
+    return engine, runtime
 
 
-def serve(settings: Settings, *, with_clock: bool = False) -> int:
-    """`outcome serve`: the Slack HTTP endpoints (and with ``with_clock`` the scheduler)."""
-    app, engine, runtime = _slack_process(settings)
-    clock = build_clock(settings, engine, runtime.sessions) if with_clock else None
+def _in_process_worker(settings: Settings, runtime: Runtime) -> PostgresWorker | None:
+    """On PostgreSQL, procrastinate workers on a thread of this process (``outcome run``);
+    the embedded queue's workers already run in the runtime."""
+    if isinstance(runtime.tasks, LocalQueue):
+        return None
+    worker = postgres_worker(settings, runtime)
+    worker.start_in_thread()
+    return worker
+
+
+def postgres_worker(settings: Settings, runtime: Runtime) -> PostgresWorker:
+    """procrastinate workers for the runtime's tasks, as the settings size them."""
+    stalled_after = settings.outcome_worker_stalled_after
+    return PostgresWorker(settings.database_url, runtime.registry,
+                          threads=settings.outcome_worker_threads, name=runtime.worker_name,
+                          heartbeat=stalled_after / 3, stalled_after=stalled_after)
+
+
+def serve(settings: Settings, *, with_schedule: bool = False) -> int:
+    """`outcome serve`: the Slack HTTP endpoints (with ``with_schedule``, ``outcome run``:
+    the periodic tasks and a worker too)."""
+    engine, runtime = process_runtime(settings, with_schedule=with_schedule)
+    app: App = build_app(SlackConfig.from_settings(settings), runtime, engine)
+    worker = _in_process_worker(settings, runtime) if with_schedule else None
     http = server.make_server(app, "0.0.0.0", settings.port, server.database_health(engine),
                               push_handler(settings, runtime.sessions),
                               guard=RequestGuard(settings.slack_signing_secret,
                                                  runtime.sessions, system_clock,
                                                  runtime.priority))
-    if clock is not None:
-        clock.start()
     try:
         server.serve_until_stopped(http)
     finally:
-        if clock is not None:
-            clock.shutdown(wait=True)
-        runtime.drain()  # finish what was acked: a review half-posted is worse than a late exit
+        if worker is not None:
+            worker.stop(timeout=25)
+        runtime.drain()  # what is left stays queued: the next process runs it
         engine.dispose()
     return 0
 
 
 def run(settings: Settings) -> int:
-    """`outcome run`: everything in one process: the scheduler, and Slack over Socket Mode
-    when SLACK_APP_TOKEN is set (no public URL needed), else over HTTP."""
+    """`outcome run`: everything in one process: the web endpoints, the periodic tasks and
+    the workers; Slack over Socket Mode when SLACK_APP_TOKEN is set (no public URL
+    needed), else over HTTP."""
     if not settings.slack_app_token:
-        return serve(settings, with_clock=True)
-    app, engine, runtime = _slack_process(settings)
-    build_clock(settings, engine, runtime.sessions).start()
+        return serve(settings, with_schedule=True)
+    engine, runtime = process_runtime(settings, with_schedule=True)
+    app = build_app(SlackConfig.from_settings(settings), runtime, engine)
+    _in_process_worker(settings, runtime)
     server.run_socket_mode(app, settings.slack_app_token)
     return 0
 
 
-def run_clock(settings: Settings) -> int:
-    """`outcome clock`: the scheduler alone, until SIGTERM/SIGINT."""
-    configure_process(settings)
-    engine = open_database(settings)
+def run_worker(settings: Settings) -> int:
+    """`outcome worker`: run tasks (the listeners' work, due pulls and digests) until
+    SIGTERM/SIGINT, then finish the running ones."""
+    engine, runtime = process_runtime(settings, with_schedule=True)
+    config = SlackConfig.from_settings(settings)
+    if config.bot_token or config.uses_oauth:
+        serve_work(config, runtime, engine)  # on SQLite this starts the workers
+    else:
+        runtime.start_worker()  # the scheduled pulls only
+    log.info("worker started: %s", ", ".join(
+        f"{queue} ×{count}" for queue, count in settings.outcome_worker_threads.items()))
     try:
-        scheduling.run_until_stopped(build_clock(settings, engine, db.session_factory(engine)))
+        if isinstance(runtime.tasks, PostgresQueue):
+            postgres_worker(settings, runtime).run()
+        else:
+            _until_signalled()
     finally:
+        runtime.drain()
         engine.dispose()
     return 0
+
+
+def _until_signalled() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    log.info("worker stopping")

@@ -6,10 +6,26 @@ from slack_bolt import App
 from sqlalchemy import Engine
 
 from bot.slack.config import NOT_INSTALLED, SlackConfig, make_client, oauth_settings
+from bot.slack.posters import clients_for
 from bot.slack.runtime import Runtime
+from bot.slack.work import WorkFunction
 from handlers import commands, discussed, home, modals, questions, signoff, tenancy
 
 LISTENERS = (commands, modals, signoff, discussed, questions, home)
+
+
+def work_functions() -> dict[str, WorkFunction]:
+    """Every listener's work after the ack, by the name its tasks carry."""
+    functions: dict[str, WorkFunction] = {}
+    for listeners in LISTENERS:
+        functions.update(listeners.WORK_FUNCTIONS)
+    return functions
+
+
+def serve_work(config: SlackConfig, runtime: Runtime, engine: Engine) -> None:
+    """Make ``runtime`` able to run the listeners' work (and, in the embedded mode, run
+    it in this process): what a worker process does without the bolt app."""
+    runtime.serve(clients_for(config, engine), work_functions())
 
 
 def build_app(config: SlackConfig, runtime: Runtime, engine: Engine) -> App:
@@ -30,4 +46,5 @@ def build_app(config: SlackConfig, runtime: Runtime, engine: Engine) -> App:
     app.use(tenancy.refuse_other_workspace)  # before any listener: the authorised workspace
     for listeners in LISTENERS:
         listeners.register(app, runtime)
+    serve_work(config, runtime, engine)
     return app

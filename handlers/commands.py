@@ -1,8 +1,9 @@
 """The `/outcome` slash command.
 
 The ack answers at once: help and malformed input get their usage there (parsing is pure
-and fast). Everything that touches the database, renders a chart or calls Slack runs after
-the ack, on the runtime's pools, and answers through ``respond`` or ``chat.postMessage``.
+and fast). Everything else is stored as a task before the ack (one short insert) and runs
+after it, on a worker of the task queue, answering through ``respond`` or
+``chat.postMessage``: an acknowledged command is answered even if this process dies.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from bot.core.errors import UsageError
 from bot.grammar import commands as g
 from bot.render.mrkdwn import escape
 from bot.slack.posting import SlackDeliveryError, SlackPoster
+from bot.slack.pulls import PULL_PRIORITY, WAITING, pull_lock, still_pulling_notice
+from bot.slack.work import Work
+from bot.tasks.spec import Queue
 from handlers import modals, signoff
 from handlers.common import GENERIC_ERROR, safe_execute, usage_text, workspace_of
 from handlers.markup import plain_text, send_reply
@@ -88,34 +92,79 @@ def _ack_text(step: Plan) -> str | None:
     return None
 
 
+NOT_ACCEPTED = ("I could not take that command just now (the bot's database did not "
+                "answer). Nothing was done; please try again in a minute.")
+
+
 def register(app: App, runtime: Runtime) -> None:
     @app.command(COMMAND)
-    def outcome_command(ack: Ack, body: dict[str, Any], client: WebClient,
-                        respond: Respond, context: BoltContext) -> None:
+    def outcome_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         try:
             step = plan(body.get("text") or "")
             text = _ack_text(step)
+            if step.kind != "reply":  # stored before the ack: answered even if we die
+                text = _defer(step, body, workspace_of(context), runtime) or text
         except Exception:  # never a 500 or a stack trace for a slash command
             log.exception("planning %r failed", (body.get("text") or "")[:200])
             ack(text=GENERIC_ERROR, response_type="ephemeral")
             return
-        if isinstance(step.command, g.Pull):  # a pool and per-person limits of its own
-            workspace = workspace_of(context)
-            text = runtime.pulls.start(
-                (workspace, str(body.get("user_id", ""))),
-                lambda answer: _work_safely(step, body, workspace, client, answer, runtime),
-                respond)
         ack(text=escape(text), response_type="ephemeral") if text else ack()
-        if step.kind == "reply" or isinstance(step.command, g.Pull):
-            return
-        hand_on = runtime.submit if isinstance(step.command, SLOW) else runtime.after_ack
-        hand_on(_work_safely, step, body, workspace_of(context), client, respond, runtime)
 
 
 # Commands after which the review channel's sign-off request may need posting or updating.
 SIGNOFF_CHANGES = (g.Define, g.MetricAdd, g.Agree, g.Unarchive)
-# Commands that render charts, upload files or read every series: they run on the worker.
+# Commands that render charts, upload files or read every series: they run on the charts
+# queue, so a queue of them never delays a quick answer.
 SLOW = (g.ReviewCommand, g.Moved, g.Export)
+WORK = "commands.run"
+
+
+def _defer(step: Plan, body: dict[str, Any], workspace: str, runtime: Runtime) -> str | None:
+    """Store the command's work as a task; what the ack should say instead, if anything."""
+    command = step.command
+    try:
+        if isinstance(command, g.Pull):
+            person = (workspace, str(body.get("user_id", "")))
+            refusal = runtime.limits.refusal(person)
+            if refusal is not None:
+                return refusal
+            if runtime.defer(WORK, body, workspace, queue=Queue.PULLS,
+                             lock=pull_lock(person), queueing_lock=pull_lock(person),
+                             priority=PULL_PRIORITY) is None:
+                return WAITING
+            runtime.limits.started(person)
+            return None
+        key = _initiative_key(command)
+        runtime.defer(WORK, body, workspace,
+                      queue=Queue.CHARTS if isinstance(command, SLOW) else Queue.INTERACTIVE,
+                      # one change at a time per initiative, across every worker
+                      lock=f"initiative:{workspace}:{key}" if key else None)
+    except Exception:
+        log.exception("could not store /outcome %r as a task", (body.get("text") or "")[:200])
+        return NOT_ACCEPTED
+    return None
+
+
+def _initiative_key(command: g.Command | None) -> str | None:
+    if isinstance(command, g.Define):
+        return command.key
+    if isinstance(command, SIGNOFF_CHANGES):
+        return getattr(command, "initiative", None)
+    return None
+
+
+def run_work(work: Work) -> None:
+    """The task behind an acknowledged ``/outcome``: plan again (pure), then do it."""
+    step = plan(work.body.get("text") or "")
+    if not isinstance(step.command, g.Pull):
+        _work_safely(step, work.body, work.workspace, work.client, work.respond, work.runtime)
+        return
+    asked = (work.runtime.now() - work.asked_at).total_seconds() if work.asked_at else 0.0
+    with still_pulling_notice(work.respond, asked, work.runtime.pull_wait) as respond:
+        _work_safely(step, work.body, work.workspace, work.client, respond, work.runtime)
+
+
+WORK_FUNCTIONS = {WORK: run_work}
 
 
 def _work_safely(step: Plan, body: dict[str, Any], workspace: str, client: WebClient,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext
 
@@ -11,7 +12,26 @@ from bot.app.context import Context, Reply
 from bot.core.errors import UsageError
 from bot.grammar import commands as g
 
+if TYPE_CHECKING:
+    from bot.slack.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
 GENERIC_ERROR = commands.GENERIC_ERROR
+NOT_STORED = ("I could not take that just now (the bot's database did not answer). Nothing "
+              "was done; please try again in a minute.")
+
+
+def deferred(runtime: Runtime, work: str, body: dict[str, Any], workspace: str,
+             **options: Any) -> bool:
+    """Store ``work`` for ``body`` as a task (before the ack); False, logged, when the
+    database would not take it (the caller tells the person, if it can)."""
+    try:
+        runtime.defer(work, body, workspace, **options)
+    except Exception:
+        log.exception("could not store %s as a task", work)
+        return False
+    return True
 
 
 def workspace_of(context: BoltContext) -> str:

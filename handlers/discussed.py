@@ -7,15 +7,14 @@ import logging
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk import WebClient
-
 from bot.app.context import Actor
 from bot.app.services import find_initiative, record_audit
 from bot.core.errors import OutcomeError
 from bot.render.mrkdwn import escape, mention
 from bot.slack.posting import DISCUSSED_ACTION
+from bot.slack.work import Work
 from bot.storage.db import transaction
-from handlers.common import GENERIC_ERROR, user_of, workspace_of
+from handlers.common import GENERIC_ERROR, NOT_STORED, deferred, user_of, workspace_of
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, BoltContext, Respond
@@ -36,17 +35,21 @@ def mark_discussed(runtime: Runtime, actor: Actor, key: str, period: str, channe
 
 def register(app: App, runtime: Runtime) -> None:
     @app.action(DISCUSSED_ACTION)
-    def discussed_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                          respond: Respond, context: BoltContext) -> None:
+    def discussed_clicked(ack: Ack, body: dict[str, Any], respond: Respond,
+                          context: BoltContext) -> None:
+        stored = deferred(runtime, WORK, body, workspace_of(context))
         ack()
-        runtime.after_ack(_record_discussed, body, workspace_of(context), client, respond,
-                          runtime)
+        if not stored:
+            respond(text=NOT_STORED, response_type="ephemeral", replace_original=False)
 
 
-def _record_discussed(body: dict[str, Any], workspace: str, client: WebClient,
-                      respond: Respond, runtime: Runtime) -> None:
+WORK = "discussed.record"
+
+
+def _record_discussed(work: Work) -> None:
     """Audit the click and replace the button with who confirmed it, and when."""
-    actor = Actor(workspace, user_of(body))
+    body, client, respond, runtime = work.body, work.client, work.respond, work.runtime
+    actor = Actor(work.workspace, user_of(body))
     try:
         value = json.loads(body["actions"][0]["value"])
         channel = body["channel"]["id"]
@@ -68,3 +71,6 @@ def _record_discussed(body: dict[str, Any], workspace: str, client: WebClient,
     except Exception:
         log.exception("discussed button failed")
         respond(text=GENERIC_ERROR, response_type="ephemeral", replace_original=False)
+
+
+WORK_FUNCTIONS = {WORK: _record_discussed}

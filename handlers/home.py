@@ -13,8 +13,9 @@ from bot.app.services import list_initiatives
 from bot.core.periods import THIS_SPRINT
 from bot.render.common import STATUS_EMOJI, with_unit
 from bot.render.mrkdwn import as_mrkdwn, escape, fit
+from bot.slack.work import Work
 from bot.storage.models import Initiative
-from handlers.common import workspace_of
+from handlers.common import deferred, workspace_of
 from handlers.modals import ADD_METRIC_ACTION, OPEN_DEFINE_ACTION
 
 if TYPE_CHECKING:
@@ -91,11 +92,21 @@ def home_view(runtime: Runtime, team: str, user: str, client: WebClient | None =
 
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContext
+                    ) -> None:
         if event.get("tab", "home") != "home":
             return
-        runtime.after_ack(publish_home, client, runtime, workspace_of(context),
-                          str(event.get("user", "")))
+        workspace, user = workspace_of(context), str(event.get("user", ""))
+        # Opening the tab twice while the first is being drawn draws it once.
+        deferred(runtime, WORK, body, workspace, queueing_lock=f"home:{workspace}:{user}")
+
+
+WORK = "home.publish"
+
+
+def _publish(work: Work) -> None:
+    publish_home(work.client, work.runtime, work.workspace,
+                 str(work.body.get("event", {}).get("user", "")))
 
 
 def publish_home(client: WebClient, runtime: Runtime, team: str, user: str) -> None:
@@ -104,3 +115,6 @@ def publish_home(client: WebClient, runtime: Runtime, team: str, user: str) -> N
         client.views_publish(user_id=user, view=home_view(runtime, team, user, client))
     except Exception:
         log.exception("publishing the home tab failed")
+
+
+WORK_FUNCTIONS = {WORK: _publish}

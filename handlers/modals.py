@@ -7,6 +7,7 @@ everything the user typed. Only a valid submission closes it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import date
@@ -21,8 +22,17 @@ from bot.core.errors import Forbidden, OutcomeError, UsageError
 from bot.grammar import commands as g
 from bot.render.mrkdwn import as_mrkdwn, escape
 from bot.slack.posting import SlackDeliveryError
+from bot.slack.work import Work
 from handlers import signoff
-from handlers.common import GENERIC_ERROR, plain, safe_execute, user_of, workspace_of
+from handlers.common import (
+    GENERIC_ERROR,
+    NOT_STORED,
+    deferred,
+    plain,
+    safe_execute,
+    user_of,
+    workspace_of,
+)
 from handlers.forms import MAX_ERROR, Form
 from handlers.markup import send_reply
 from metrics.kinds import check_config, source_kinds
@@ -281,23 +291,26 @@ def register(app: App, runtime: Runtime) -> None:
         _submit(ack, body, workspace_of(context), view, client, runtime, metric=True)
 
     @app.action(ADD_METRIC_ACTION)
-    def add_metric_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                           respond: Respond, context: BoltContext) -> None:
+    def add_metric_clicked(ack: Ack, body: dict[str, Any], respond: Respond,
+                           context: BoltContext) -> None:
+        stored = deferred(runtime, OPEN_METRIC_WORK, body, workspace_of(context))
         ack()
-        runtime.after_ack(_open_metric_from_button, body, workspace_of(context), client,
-                          respond, runtime)
+        if not stored:
+            respond(text=NOT_STORED, response_type="ephemeral", replace_original=False)
 
     @app.action(OPEN_DEFINE_ACTION)
-    def open_define_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                            context: BoltContext) -> None:
+    def open_define_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        deferred(runtime, OPEN_DEFINE_WORK, body, workspace_of(context))
         ack()
-        runtime.after_ack(_open_define_from_button, body, workspace_of(context), client,
-                          runtime)
 
 
-def _open_metric_from_button(body: dict[str, Any], workspace: str, client: WebClient,
-                             respond: Respond, runtime: Runtime) -> None:
-    actor = Actor(workspace, user_of(body))
+OPEN_METRIC_WORK, OPEN_DEFINE_WORK = "modals.open_metric", "modals.open_define"
+CONFIRM_WORK = "modals.confirm"
+
+
+def _open_metric_from_button(work: Work) -> None:
+    body, client, respond, runtime = work.body, work.client, work.respond, work.runtime
+    actor = Actor(work.workspace, user_of(body))
     channel = (body.get("channel") or {}).get("id", "")
     try:
         error = open_metric(client, runtime, body["trigger_id"], actor, channel,
@@ -309,10 +322,10 @@ def _open_metric_from_button(body: dict[str, Any], workspace: str, client: WebCl
         send_reply(respond, error, response_type="ephemeral", replace_original=False)
 
 
-def _open_define_from_button(body: dict[str, Any], workspace: str, client: WebClient,
-                             runtime: Runtime) -> None:
+def _open_define_from_button(work: Work) -> None:
     try:
-        open_define(client, runtime, body["trigger_id"], Actor(workspace, user_of(body)), "")
+        open_define(work.client, work.runtime, work.body["trigger_id"],
+                    Actor(work.workspace, user_of(work.body)), "")
     except Exception:
         log.exception("opening the define modal failed")
 
@@ -340,13 +353,27 @@ def _submit(ack: Ack, body: dict[str, Any], workspace: str, view: dict[str, Any]
             # The services refused (e.g. an archived initiative): keep the modal open.
             ack(response_action="errors", errors={"key": plain(reply.text, MAX_ERROR)})
             return
+        # Saved: what follows (the confirmation, the sign-off) is stored before the ack.
+        deferred(runtime, CONFIRM_WORK, {
+            "user": actor.user, "channel": meta.get("channel", ""), "text": reply.text,
+            "initiative": initiative, "offer_metric": not metric,
+            "before": dataclasses.asdict(before) if before else None}, workspace)
         ack()
     except Exception:
         log.exception("modal submission failed")
         ack(response_action="errors", errors={"key": GENERIC_ERROR})
-        return
-    runtime.after_ack(_confirm, client, runtime, actor, meta.get("channel", ""), reply.text,
-                      initiative, before, not metric)
+
+
+def _confirm_work(work: Work) -> None:
+    body = work.body
+    before = body.get("before")
+    _confirm(work.client, work.runtime, Actor(work.workspace, body["user"]), body["channel"],
+             body["text"], body["initiative"],
+             signoff.Snapshot(**before) if before else None, bool(body["offer_metric"]))
+
+
+WORK_FUNCTIONS = {OPEN_METRIC_WORK: _open_metric_from_button,
+                  OPEN_DEFINE_WORK: _open_define_from_button, CONFIRM_WORK: _confirm_work}
 
 
 def _confirm(client: WebClient, runtime: Runtime, actor: Actor, channel: str, text: str,

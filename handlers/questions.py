@@ -13,7 +13,9 @@ from bot.grammar.questions import parse_question, question_help
 from bot.render.blocks import initiative_messages
 from bot.render.mrkdwn import as_mrkdwn
 from bot.slack.posting import SlackDeliveryError, SlackPoster, render_charts
-from handlers.common import GENERIC_ERROR, safe_execute, workspace_of
+from bot.slack.work import Work
+from bot.tasks.spec import Queue
+from handlers.common import GENERIC_ERROR, deferred, safe_execute, workspace_of
 from handlers.markup import plain_text
 
 if TYPE_CHECKING:
@@ -88,22 +90,28 @@ def answer(client: WebClient, runtime: Runtime, team: str, user: str, channel: s
 
 def register(app: App, runtime: Runtime) -> None:
     @app.event("app_mention")
-    def mentioned(body: dict[str, Any], event: dict[str, Any], client: WebClient,
-                  context: BoltContext) -> None:
-        runtime.submit(_answer_once, body, workspace_of(context), event, client, runtime)
+    def mentioned(body: dict[str, Any], context: BoltContext) -> None:
+        deferred(runtime, WORK, body, workspace_of(context), queue=Queue.CHARTS)
 
     @app.event("message")
-    def direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient,
-                       context: BoltContext) -> None:
+    def direct_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext
+                       ) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        runtime.submit(_answer_once, body, workspace_of(context), event, client, runtime)
+        deferred(runtime, WORK, body, workspace_of(context), queue=Queue.CHARTS)
 
 
-def _answer_once(body: dict[str, Any], workspace: str, event: dict[str, Any],
-                 client: WebClient, runtime: Runtime) -> None:
+WORK = "questions.answer"
+
+
+def _answer_once(work: Work) -> None:
     """Answer a mention or a DM, unless a replica already took this event."""
+    body, runtime = work.body, work.runtime
     if not runtime.first_delivery(body.get("event_id")):
         return
-    answer(client, runtime, workspace, str(event.get("user", "")),
+    event = body["event"]
+    answer(work.client, runtime, work.workspace, str(event.get("user", "")),
            event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))
+
+
+WORK_FUNCTIONS = {WORK: _answer_once}

@@ -33,8 +33,17 @@ from bot.core.kinds import SignoffRole
 from bot.grammar import commands as g
 from bot.render.mrkdwn import channel_link, escape, fit, mention
 from bot.slack.posting import SlackDeliveryError, SlackPoster
+from bot.slack.work import Work
 from bot.storage.db import transaction
-from handlers.common import GENERIC_ERROR, plain, safe_execute, user_of, workspace_of
+from handlers.common import (
+    GENERIC_ERROR,
+    NOT_STORED,
+    deferred,
+    plain,
+    safe_execute,
+    user_of,
+    workspace_of,
+)
 from handlers.markup import send_reply
 
 if TYPE_CHECKING:
@@ -176,17 +185,31 @@ def request_blocks(request: SignoffRequest) -> list[dict[str, Any]]:
 
 def register(app: App, runtime: Runtime) -> None:
     @app.action(re.compile(f"^{AGREE_ACTION}_(product|engineering)$"))
-    def agree_clicked(ack: Ack, body: dict[str, Any], client: WebClient,
-                      respond: Respond, context: BoltContext) -> None:
+    def agree_clicked(ack: Ack, body: dict[str, Any], respond: Respond,
+                      context: BoltContext) -> None:
+        workspace = workspace_of(context)
+        key = _clicked_initiative(body)
+        stored = deferred(runtime, WORK, body, workspace,
+                          lock=f"initiative:{workspace}:{key}" if key else None)
         ack()
-        runtime.after_ack(_agree_safely, body, workspace_of(context), client, respond,
-                          runtime)
+        if not stored:
+            respond(text=NOT_STORED, response_type="ephemeral", replace_original=False)
 
 
-def _agree_safely(body: dict[str, Any], workspace: str, client: WebClient, respond: Respond,
-                  runtime: Runtime) -> None:
+WORK = "signoff.agree"
+
+
+def _clicked_initiative(body: dict[str, Any]) -> str:
     try:
-        _agree(body, workspace, client, respond, runtime)
+        return str(json.loads(body["actions"][0]["value"])["i"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return ""  # the work says what is wrong with the click
+
+
+def _agree_safely(work: Work) -> None:
+    respond = work.respond
+    try:
+        _agree(work.body, work.workspace, work.client, respond, work.runtime)
     except SlackDeliveryError as exc:
         respond(text=exc.message, response_type="ephemeral", replace_original=False)
     except Exception:
@@ -216,3 +239,6 @@ def _agree(body: dict[str, Any], workspace: str, client: WebClient, respond: Res
         client.chat_postMessage(channel=channel, thread_ts=body["message"]["ts"],
                                 text=f":handshake: {escape(reply.text)}",
                                 unfurl_links=False, unfurl_media=False)
+
+
+WORK_FUNCTIONS = {WORK: _agree_safely}

@@ -62,7 +62,8 @@ def slot_start(now: datetime, every: timedelta) -> datetime:
 
 
 def pulled_metrics(session: Session, workspace: str | None = None, *,
-                   initiative: str | None = None, metric: str | None = None) -> list[Metric]:
+                   initiative: str | None = None, metric: str | None = None,
+                   ids: list[int] | None = None) -> list[Metric]:
     """Metrics with a pulled source, in active initiatives, optionally narrowed."""
     query = (select(Metric).join(Metric.initiative)
              .where(Metric.source_kind.not_in(unpulled_kinds()),
@@ -74,12 +75,15 @@ def pulled_metrics(session: Session, workspace: str | None = None, *,
         query = query.where(Initiative.key == initiative)
     if metric is not None:
         query = query.where(Metric.key == metric)
+    if ids is not None:
+        query = query.where(Metric.id.in_(ids))
     return list(session.scalars(query))
 
 
-def due_jobs(session: Session, now: datetime) -> list[tuple[PullJob, datetime]]:
-    """(job, slot) for every pulled metric that is due at ``now``."""
-    metrics = pulled_metrics(session)
+def due_jobs(session: Session, now: datetime, ids: list[int] | None = None
+             ) -> list[tuple[PullJob, datetime]]:
+    """(job, slot) for every pulled metric (of ``ids``, if given) that is due at ``now``."""
+    metrics = pulled_metrics(session, ids=ids)
     attempts = latest_attempts(session, [m.id for m in metrics])
     due = []
     for metric in metrics:

@@ -6,7 +6,7 @@ from alembic import context
 
 import bot.slack.tables  # noqa: F401  (adds slack_sdk's tables to Base.metadata)
 from bot.core.settings import load_settings
-from bot.storage.db import make_engine
+from bot.storage.db import is_ours, make_engine
 from bot.storage.models import Base
 
 config = context.config
@@ -27,6 +27,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=is_ours,
         )
         with context.begin_transaction():
             context.run_migrations()

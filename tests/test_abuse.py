@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -35,13 +34,11 @@ from slack_helpers import (
 from sqlalchemy import Engine, func, select
 
 from bot.app import commands
-from bot.core.clock import system_clock
 from bot.core.points import Reading
 from bot.slack.pulls import MINUTE, PullLimits
-from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.db import session_factory, transaction
 from bot.storage.models import Initiative, Metric, Sample, SignedRequest
 from bot.storage.signed_requests import KEPT_FOR, PURGE_EVERY, SignedRequests
-from bot.web.guard import RequestGuard
 from handlers.commands import MAX_TEXT, plan
 from metrics.pulling import PullPolicy
 from metrics.registry import SOURCES, register
@@ -282,21 +279,24 @@ def slow_source(bot: Bot) -> Iterator[type[SlowSource]]:
         del SOURCES["slowtest"]
 
 
-def test_a_second_pull_while_the_first_runs_is_refused_at_once(
+def test_a_second_pull_while_the_first_runs_waits_its_turn_and_a_third_is_refused(
         bot: Bot, slack: FakeSlack, slow_source: type[SlowSource]) -> None:
     first = send(bot, "pull checkout.slow", response="first")
     assert slow_source.reading.acquire(timeout=10)
 
     second = send(bot, "pull checkout.slow", response="second")
-    slow_source.gate.set()
-    slack.wait_for(lambda: responses_to(slack, "first"))
     third = send(bot, "pull checkout.slow", response="third")
+    slow_source.gate.set()
+    slack.wait_for(lambda: responses_to(slack, "second"))
+    fourth = send(bot, "pull checkout.slow", response="fourth")
 
     assert (first.status, first.body) == (200, "")
-    assert second.status == 200 and "You already have a pull running" in second.text
+    assert (second.status, second.body) == (200, "")  # stored: it runs after the first
+    assert third.status == 200 and "You already have a pull waiting" in third.text
     assert "Pulled 1 of 1 metric(s)" in slack.wait_for(lambda: responses_to(slack, "first"))[0]
-    assert third.text == ""  # the first one finished: the slot is free again
-    slack.wait_for(lambda: responses_to(slack, "third"))
+    assert "Pulled" in responses_to(slack, "second")[0]
+    assert fourth.text == ""  # nothing of theirs waits any more: taken
+    slack.wait_for(lambda: responses_to(slack, "fourth"))
 
 
 def test_a_pull_someone_waits_for_gives_up_on_a_silent_source_at_its_deadline(
@@ -325,8 +325,8 @@ def test_eight_slow_pulls_from_one_user_do_not_delay_another_users_list(
     assert "checkout" in answer
     assert elapsed < 1.0, f"list answered after {elapsed:.2f} s"
     assert max(ack.seconds for ack in acks) < 1.0
-    refused = [ack for ack in acks if "You already have a pull running" in ack.text]
-    assert len(refused) == 7
+    refused = [ack for ack in acks if "You already have a pull waiting" in ack.text]
+    assert len(refused) == 6  # one runs, one waits its turn
 
 
 def test_slow_pulls_of_many_users_fill_their_own_pool_not_everyone_elses(
@@ -350,7 +350,7 @@ def test_slow_pulls_of_many_users_fill_their_own_pool_not_everyone_elses(
 
 def test_a_pull_that_takes_long_says_it_is_still_pulling_then_answers(
         bot: Bot, slack: FakeSlack, slow_source: type[SlowSource]) -> None:
-    bot.runtime.pulls.wait = 0.2
+    bot.runtime.pull_wait = 0.2
 
     send(bot, "pull checkout.slow", response="slow")
     slack.wait_for(lambda: responses_to(slack, "slow"))
@@ -368,61 +368,31 @@ def test_a_person_gets_a_few_pulls_a_minute_and_is_told_when_to_try_again() -> N
     ana = ("T1", "UANA")
     for seconds in (0, 10):
         now[0] = NOW + timedelta(seconds=seconds)
-        assert limits.take(ana) is None
-        limits.release(ana)
+        assert limits.refusal(ana) is None
+        limits.started(ana)
 
     now[0] = NOW + timedelta(seconds=20)
-    refusal = limits.take(ana)
+    refusal = limits.refusal(ana)
     now[0] = NOW + MINUTE
-    allowed_again = limits.take(ana)
+    allowed_again = limits.refusal(ana)
 
     assert refusal == ("You started 2 pulls in the last minute, the most there can be; try "
                        "again in 40 s.")
     assert allowed_again is None
-    assert limits.take(("T2", "UANA")) is None  # the same user id in another workspace
+    assert limits.refusal(("T2", "UANA")) is None  # the same user id in another workspace
 
 
-def test_at_most_so_many_pulls_wait_in_all() -> None:
-    limits = PullLimits(lambda: NOW, most=2)
-    assert limits.take(("T1", "U1")) is None
-    assert limits.take(("T1", "U2")) is None
+def test_a_pull_refused_for_waiting_does_not_count_against_the_minute(
+        bot: Bot, slack: FakeSlack, slow_source: type[SlowSource]) -> None:
+    bot.runtime.limits.per_minute = 3
+    send(bot, "pull checkout.slow", response="first")
+    assert slow_source.reading.acquire(timeout=10)
+    send(bot, "pull checkout.slow", response="second")  # waits its turn
+    refused = [send(bot, "pull checkout.slow", response=f"more-{n}") for n in range(3)]
+    slow_source.gate.set()
+    slack.wait_for(lambda: responses_to(slack, "second"))
+    third = send(bot, "pull checkout.slow", response="third")
 
-    assert limits.take(("T1", "U3")) == ("2 pulls are already waiting for their sources; "
-                                         "try again in a minute.")
-    limits.release(("T1", "U1"))
-    assert limits.take(("T1", "U3")) is None
-
-
-def test_without_a_database_to_ask_for_replays_a_signed_command_is_still_answered(
-        bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no signed_requests
-    bot.server.guard = RequestGuard(SIGNING_SECRET, session_factory(unmigrated), system_clock)
-    caplog.set_level(logging.INFO)
-
-    result = send(bot, "help")
-
-    assert result.status == 200 and "/outcome" in result.text
-    assert any("could not check a signed request" in r.getMessage() for r in caplog.records)
-    unmigrated.dispose()
-
-
-def test_of_many_requests_at_once_with_one_signature_exactly_one_is_first(
-        engine: Engine) -> None:
-    seen = SignedRequests(session_factory(engine))
-    answers: list[tuple[str, bool]] = []
-    go = threading.Barrier(40)
-
-    def use(signature: str) -> None:
-        go.wait()
-        answers.append((signature, seen.first_use(signature, NOW)))
-
-    threads = [threading.Thread(target=use, args=(f"v0={n % 4 if n < 20 else n}",))
-               for n in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    firsts = sorted(signature for signature, first in answers if first)
-    assert firsts == sorted(["v0=0", "v0=1", "v0=2", "v0=3",
-                             *(f"v0={n}" for n in range(20, 40))])
+    assert all("already have a pull waiting" in ack.text for ack in refused)
+    assert third.text == ""  # the three refused did not count: this is the third
+    assert "3 pulls in the last minute" in send(bot, "pull checkout.slow").text

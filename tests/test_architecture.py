@@ -112,11 +112,11 @@ def test_no_module_is_longer_than_the_limit(package: str) -> None:
     assert long == {}
 
 
-def test_a_terminal_command_loads_neither_charts_nor_slack_nor_the_scheduler() -> None:
-    # Only `outcome demo|serve|run|clock` need them; every other command starts lean.
+def test_a_terminal_command_loads_neither_charts_nor_slack_nor_the_task_engine() -> None:
+    # Only `outcome demo|serve|run|worker` need them; every other command starts lean.
     probe = ("import sys, bot.cli.main; "
              "print(sorted({m.split('.')[0] for m in sys.modules} & "
-             "{'matplotlib', 'slack_bolt', 'slack_sdk', 'apscheduler', 'handlers'}))")
+             "{'matplotlib', 'slack_bolt', 'slack_sdk', 'procrastinate', 'handlers'}))")
 
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.strip()

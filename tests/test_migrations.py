@@ -26,7 +26,8 @@ def _current_heads(engine: Engine) -> set[str]:
 
 def _differences(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                              "include_name": db.is_ours})
         return compare_metadata(context, Base.metadata)
 
 
@@ -42,7 +43,11 @@ def _schema(engine: Engine) -> dict[str, Any]:
             ],
             "pk": inspector.get_pk_constraint(table),
             "fks": sorted(inspector.get_foreign_keys(table), key=lambda fk: str(fk["name"])),
-            "indexes": sorted(inspector.get_indexes(table), key=lambda ix: str(ix["name"])),
+            # A partial index's WHERE comes back as a new clause object each time.
+            "indexes": sorted(({**ix, "dialect_options": {
+                                   k: str(v) for k, v in ix.get("dialect_options", {}).items()}}
+                               for ix in inspector.get_indexes(table)),
+                              key=lambda ix: str(ix["name"])),
             "unique": sorted(
                 inspector.get_unique_constraints(table), key=lambda uq: str(uq["name"])
             ),

@@ -33,6 +33,7 @@ from bot.app.permissions import (
 )
 from bot.app.signoff import OwnershipChanged, SignoffRequested, events_after_change, take_snapshot
 from bot.cli import main as cli
+from bot.core.clock import system_clock
 from bot.core.errors import Forbidden
 from bot.core.settings import load_settings
 from bot.grammar import commands as g
@@ -40,6 +41,7 @@ from bot.processes import slack_runtime
 from bot.slack.admins import CACHE_FOR, RETRY_AFTER, WorkspaceAdmins, parse_admins
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import AuditEvent, Initiative
+from bot.tasks.local import LocalQueue
 from handlers.modals import ADD_METRIC_ACTION, DEFINE_VIEW
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
@@ -325,7 +327,9 @@ def test_unarchive_brings_an_initiative_back_as_a_draft_to_sign_again(
 
 def test_outcome_admins_names_extra_admins_of_every_workspace(engine: Engine) -> None:
     settings = load_settings({"OUTCOME_ADMINS": "U0OPS1, U0OPS2"})
-    runtime = slack_runtime(settings, session_factory(engine))
+    sessions = session_factory(engine)
+    runtime = slack_runtime(settings, sessions, LocalQueue(sessions, system_clock),
+                            run_tasks=False)
     try:
         assert runtime.context("T1", "U0OPS2").actor.admin
         assert runtime.context("T9", "U0OPS1").actor.admin

@@ -352,27 +352,31 @@ def test_deleting_a_metric_while_it_is_pulled_loses_nothing_else(engine, api,
     assert report.outcomes == []
 
 
-def test_the_scheduler_ticks_an_importable_job_that_pulls_what_is_due(
+def test_the_due_pulls_tick_defers_one_task_per_due_metric_and_each_pulls_once(
         sqlite_url, api, resources) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
+    from bot.clock import PULL_METRIC, defer_due_pulls, pull_metric
     from bot.storage.db import make_engine, upgrade
-    from metrics.scheduler import add_pull_job, pull_tick
+    from bot.tasks.local import LocalQueue
 
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    add_metrics(engine, {"bugs": ("http", {**via(api.route("/b", json={"n": 2})),
-                                           "value": "n"})})
+    ids = add_metrics(engine, {
+        "bugs": ("http", {**via(api.route("/b", json={"n": 2})), "value": "n"}),
+        "leads": ("http", {**via(api.route("/l", json={"n": 5})), "value": "n"})})
     pull = Puller(session_factory(engine), resources, FAST, clock=lambda: NOW)
-    scheduler = BackgroundScheduler(timezone=UTC)
-    add_pull_job(scheduler, pull)
+    queue = LocalQueue(session_factory(engine), lambda: NOW)
 
-    job = scheduler.get_job("pulls")
-    assert job.func is pull_tick and job.func.__module__ == "metrics.scheduler"
-    pull_tick(pull)
-    pull_tick(pull)
+    first, again = defer_due_pulls(queue, pull), defer_due_pulls(queue, pull)
+    tasks = {job.args["metric_id"] for job in queue.jobs(["todo"])}
+    for metric_id in sorted(tasks):
+        pull_metric(pull, metric_id)
+        pull_metric(pull, metric_id)  # a late duplicate finds the slot pulled
 
-    assert [len(rows) for rows in attempts(engine).values()] == [1]
+    assert (first, again) == (2, 0)  # one waiting task per metric
+    assert tasks == set(ids.values())
+    assert {job.task for job in queue.jobs(["todo"])} == {PULL_METRIC}
+    assert sorted(len(rows) for rows in attempts(engine).values()) == [1, 1]
+    assert defer_due_pulls(LocalQueue(session_factory(engine), lambda: NOW), pull) == 0
 
 
 def test_outcome_backfill_and_push_from_the_command_line(sqlite_url, prometheus, monkeypatch,

@@ -74,8 +74,10 @@ def _tables(url: str) -> tuple[str, ...]:
     engine = create_engine(url)
     try:
         # signed_requests keeps the signature of every request taken (replay guard): it
-        # grows with each request, refused or not, and holds no user data.
-        return tuple(sorted(set(inspect(engine).get_table_names()) - {"signed_requests"}))
+        # grows with each request, refused or not, and holds no user data; local_tasks
+        # holds a request's work until it has answered, a moment after the answer.
+        return tuple(sorted(set(inspect(engine).get_table_names())
+                            - {"signed_requests", "local_tasks"}))
     finally:
         engine.dispose()
 

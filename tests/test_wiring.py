@@ -11,6 +11,8 @@ from bot import processes, wiring
 from bot.core.errors import ConfigError
 from bot.core.settings import Settings, load_settings
 from bot.storage import db
+from bot.tasks.local import LocalQueue
+from bot.tasks.postgres import PostgresQueue
 
 
 def settings_for(url: str, **environ: str) -> Settings:
@@ -36,22 +38,43 @@ def test_a_postgresql_database_behind_the_migrations_is_refused(postgres_url: st
         wiring.open_database(settings_for(postgres_url))
 
 
-def test_without_slack_credentials_the_clock_pulls_and_posts_no_digests(
+def test_without_slack_credentials_the_workers_pull_and_post_no_digests(
         sqlite_url: str, sqlite_engine: Engine) -> None:
-    scheduler = processes.build_clock(settings_for(sqlite_url), sqlite_engine,
-                                   db.session_factory(sqlite_engine))
+    engine, runtime = processes.process_runtime(settings_for(sqlite_url), with_schedule=True)
+    try:
+        assert [p.task for p in runtime.registry.periodic] == ["pulls.due"]
+        assert isinstance(runtime.tasks, LocalQueue) and runtime.run_tasks
+    finally:
+        engine.dispose()
 
-    assert [job.id for job in scheduler.get_jobs()] == ["pulls"]
 
-
-def test_with_a_bot_token_the_clock_also_posts_digests(sqlite_url: str,
-                                                      sqlite_engine: Engine) -> None:
+def test_with_a_bot_token_the_workers_also_post_digests(sqlite_url: str,
+                                                       sqlite_engine: Engine) -> None:
     settings = settings_for(sqlite_url, SLACK_BOT_TOKEN="xoxb-test",
                             SLACK_SIGNING_SECRET="secret")
 
-    scheduler = processes.build_clock(settings, sqlite_engine, db.session_factory(sqlite_engine))
+    engine, runtime = processes.process_runtime(settings, with_schedule=True)
+    try:
+        assert sorted(p.task for p in runtime.registry.periodic) == ["digests.tick",
+                                                                     "pulls.due"]
+    finally:
+        engine.dispose()
 
-    assert sorted(job.id for job in scheduler.get_jobs()) == ["digests", "pulls"]
+
+def test_on_postgresql_web_replicas_only_defer_and_workers_run_the_tasks(
+        postgres_url: str) -> None:
+    engine = db.make_engine(postgres_url)
+    db.upgrade(engine)
+    engine.dispose()
+    engine, runtime = processes.process_runtime(settings_for(postgres_url),
+                                                with_schedule=False)
+    try:
+        assert isinstance(runtime.tasks, PostgresQueue) and not runtime.run_tasks
+        runtime.start_worker()
+        assert runtime.worker is None
+    finally:
+        runtime.queue.close()  # type: ignore[attr-defined]
+        engine.dispose()
 
 
 def test_the_cli_acts_as_the_configured_user_with_the_configured_cadence(

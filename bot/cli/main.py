@@ -198,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
               "  outcome settings\n"
               "  outcome connections [check] (the registered source connections)\n"
               "  outcome keys new | rotate (Slack token encryption keys; see docs/security.md)\n"
-              "  outcome serve (Slack over HTTP on $PORT) | outcome clock (digests and "
-              "pulls) |\n  outcome run (both in one process; Socket Mode if SLACK_APP_TOKEN "
-              "is set)\n"
+              "  outcome serve (Slack over HTTP on $PORT) | outcome worker (runs the tasks: "
+              "work after\n  Slack's acks, due pulls, digests) | outcome run (both in one "
+              "process; Socket Mode\n  if SLACK_APP_TOKEN is set)\n"
+              "  outcome jobs [failed|waiting|running|all] | outcome jobs retry <id>|failed\n"
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
@@ -220,10 +221,15 @@ def main(argv: list[str] | None = None) -> int:
             return _settings_help()
         if verb == "connections":
             return connections.main(argv[1:], settings)
+        if verb == "jobs":  # loads the task engine: only for this verb
+            return _heavy("bot.cli.jobs").main(argv[1:], settings, system_clock)
         if verb == "keys":  # loads the Slack installation tables: only for this verb
             return _heavy("bot.cli.keys").main(argv[1:], settings)
-        if verb == "clock":  # the scheduler alone: pulls, and digests with Slack credentials
-            return _heavy("bot.processes").run_clock(settings)
+        if verb in ("worker", "clock"):  # tasks: Slack work, due pulls and digests
+            if verb == "clock":
+                print("`outcome clock` is now `outcome worker` (it runs every task, the "
+                      "scheduled ones included); starting a worker.", file=sys.stderr)
+            return _heavy("bot.processes").run_worker(settings)
         if verb in ("serve", "run"):  # the Slack app: HTTP endpoints, or Socket Mode
             processes = _heavy("bot.processes")
             return processes.serve(settings) if verb == "serve" else processes.run(settings)

@@ -31,3 +31,14 @@ class Origin(enum.StrEnum):
 class SignoffRole(enum.StrEnum):
     PRODUCT = "product"
     ENGINEERING = "engineering"
+
+
+class Queue(enum.StrEnum):
+    """The task queues, by kind of work: each has workers of its own, so slow work never
+    delays quick work."""
+
+    INTERACTIVE = "interactive"  # a person waits: commands, clicks (seconds)
+    PULLS = "pulls"  # reads from metric sources (waits on other systems)
+    DIGESTS = "digests"  # scheduled digests and their thread replies
+    CHARTS = "charts"  # reviews, exports and answers with charts (CPU)
+    SCHEDULE = "schedule"  # the periodic ticks that find due work and defer it

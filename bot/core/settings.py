@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ConfigError
+from bot.core.kinds import Queue
 from bot.core.values import parse_sprint_days, parse_timezone
 
 
@@ -62,6 +63,34 @@ def _parse_port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise ValueError("expected a port number between 1 and 65535")
     return port
+
+
+WORKER_THREADS = "interactive=8,pulls=4,digests=4,charts=2,schedule=1"
+
+
+def _parse_worker_threads(text: str) -> dict[Queue, int]:
+    threads = {queue: 0 for queue in Queue}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, count = part.partition("=")
+        try:
+            queue = Queue(name.strip())
+        except ValueError:
+            raise ValueError(f"{name.strip()!r} is not a queue; the queues are "
+                             f"{', '.join(Queue)}") from None
+        threads[queue] = _parse_int(count.strip())
+    if not any(threads.values()):
+        raise ValueError("no queue has a thread")
+    return threads
+
+
+DEFAULT_WORKER_THREADS = _parse_worker_threads(WORKER_THREADS)
+
+
+def _parse_seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("expected a number of seconds above 0")
+    return value
 
 
 def default_database_url(environ: Mapping[str, str]) -> str:
@@ -134,6 +163,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTCOME_CHART_WORKERS", str(os.cpu_count() or 1),
             "Processes that draw charts (default: one per core); 0 draws them in-process.",
             _parse_int),
+    Setting("OUTCOME_WORKER_THREADS", WORKER_THREADS,
+            "Tasks each worker process runs at once, per queue (queue=count, comma-separated;"
+            " a queue left out gets none in this process).", _parse_worker_threads),
+    Setting("OUTCOME_WORKER_STALLED_AFTER", "30",
+            "Seconds without a heartbeat after which a PostgreSQL worker counts as dead and "
+            "its running tasks run again elsewhere.", _parse_seconds),
     Setting("PORT", "3000", "HTTP port of `outcome serve`.", _parse_port),
     Setting("LOG_LEVEL", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
             _parse_log_level),

@@ -1,11 +1,11 @@
-"""``/outcome pull`` as people type it: a pool of its own and limits per person.
+"""``/outcome pull`` as people type it: limits per person, and a word when it takes long.
 
-A pull waits on other systems, sometimes for a minute, so it never runs on the pools that
-answer everyone's other commands: it gets ``PULL_THREADS`` threads of its own. Each person
-(workspace and user) has one pull at a time and ``PULLS_PER_MINUTE`` a minute, and at most
-``MAX_PULLS`` wait or run in all, so one person cannot queue work in front of everyone
-else's. A pull not finished ``PULL_WAIT_SECONDS`` after it was asked for says so; its
-result follows when it comes (each metric's read is bounded by the puller's deadline).
+A pull waits on other systems, sometimes for a minute, so it runs on the task queue's
+``pulls`` queue, never on the threads that answer everyone's other commands, and ahead of
+the scheduled pulls (a higher priority). Each person (workspace and user) has one pull
+waiting at a time (a queueing lock) and one running (a lock), and ``PULLS_PER_MINUTE`` a
+minute. A pull not finished ``PULL_WAIT_SECONDS`` after it was asked for says so; its result
+follows when it comes (each metric's read is bounded by the puller's deadline).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,52 +27,47 @@ from bot.core.clock import Clock
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (workspace, user)
 
-PULL_THREADS = 2
 PULLS_PER_MINUTE = 4
-MAX_PULLS = 16
 PULL_WAIT_SECONDS = 30.0
+PULL_PRIORITY = 10  # ahead of scheduled pulls in the same queue
 MINUTE = timedelta(minutes=1)
 
-RUNNING = ("You already have a pull running; I'll answer here when it finishes. Start the "
+WAITING = ("You already have a pull waiting; I'll answer here when it has run. Start the "
            "next one after that.")
 STILL_PULLING = (":hourglass_flowing_sand: Still pulling after {seconds:g} s: a source is "
                  "slow to answer. I'll post the result here when it finishes.")
 
 
-class PullLimits:
-    """Who may start a pull now: one at a time per person, ``per_minute`` a minute per
-    person, ``most`` at once in all."""
+def pull_lock(key: Key) -> str:
+    """The lock (and queueing lock) of one person's pulls."""
+    return f"pull:{key[0]}:{key[1]}"
 
-    def __init__(self, now: Clock, per_minute: int = PULLS_PER_MINUTE, most: int = MAX_PULLS
-                 ) -> None:
-        self._now, self.per_minute, self.most = now, per_minute, most
-        self._running: set[Key] = set()
+
+class PullLimits:
+    """How many pulls a person may start: ``per_minute`` a minute (counted by the replica
+    that acks them)."""
+
+    def __init__(self, now: Clock, per_minute: int = PULLS_PER_MINUTE) -> None:
+        self._now, self.per_minute = now, per_minute
         self._started: dict[Key, deque[datetime]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: Key) -> str | None:
-        """None when ``key`` may start a pull now (it counts as running until
-        :meth:`release`), else what to tell them."""
+    def refusal(self, key: Key) -> str | None:
+        """None when ``key`` may start a pull now, else what to tell them."""
         now = self._now()
         with self._lock:
-            if key in self._running:
-                return RUNNING
-            if len(self._running) >= self.most:
-                return (f"{self.most} pulls are already waiting for their sources; try "
-                        "again in a minute.")
             self._forget(now - MINUTE)
-            started = self._started.setdefault(key, deque())
-            if len(started) >= self.per_minute:
-                wait = math.ceil((started[0] + MINUTE - now).total_seconds())
-                return (f"You started {len(started)} pulls in the last minute, the most "
-                        f"there can be; try again in {max(wait, 1)} s.")
-            started.append(now)
-            self._running.add(key)
-            return None
+            started = self._started.get(key)
+            if started is None or len(started) < self.per_minute:
+                return None
+            wait = math.ceil((started[0] + MINUTE - now).total_seconds())
+            return (f"You started {len(started)} pulls in the last minute, the most there "
+                    f"can be; try again in {max(wait, 1)} s.")
 
-    def release(self, key: Key) -> None:
+    def started(self, key: Key) -> None:
+        """Count a pull ``key`` started (one that was stored, not one refused)."""
         with self._lock:
-            self._running.discard(key)
+            self._started.setdefault(key, deque()).append(self._now())
 
     def _forget(self, before: datetime) -> None:
         for key, started in list(self._started.items()):
@@ -82,67 +77,35 @@ class PullLimits:
                 del self._started[key]
 
 
-class InteractivePulls:
-    """Runs people's pulls on a pool of their own, within :class:`PullLimits`."""
-
-    def __init__(self, now: Clock, before: Callable[[], None] = lambda: None, *,
-                 threads: int = PULL_THREADS, wait: float = PULL_WAIT_SECONDS,
-                 limits: PullLimits | None = None) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outcome-pull")
-        self.limits = limits or PullLimits(now)
-        self.wait = wait
-        self._before = before  # e.g. wait until the acks in progress are sent
-
-    def start(self, key: Key, work: Callable[[Respond], None], respond: Respond
-              ) -> str | None:
-        """Hand ``work(respond)`` to the pool, or return why ``key`` may not pull now.
-
-        When ``work`` has not answered ``wait`` seconds later, ``respond`` says it is still
-        pulling (never after its answer). ``work`` reports its own errors.
-        """
-        refusal = self.limits.take(key)
-        if refusal is not None:
-            return refusal
-        answers = _Answers(respond, lambda: self.limits.release(key))
-
-        def run() -> None:
-            try:
-                self._before()
-                work(answers)
-            except Exception:
-                log.exception("an interactive pull failed")
-            finally:
-                timer.cancel()
-                self.limits.release(key)
-
-        timer = threading.Timer(self.wait, answers.unless_answered,
-                                (STILL_PULLING.format(seconds=self.wait),))
-        timer.daemon = True
-        timer.start()
-        self.pool.submit(run)
-        return None
-
-    def shutdown(self) -> None:
-        """Finish the pulls already asked for."""
-        self.pool.shutdown(wait=True)
+@contextmanager
+def still_pulling_notice(respond: Respond, asked: float, wait: float
+                         ) -> Iterator[Respond]:
+    """``respond`` for a pull asked for ``asked`` seconds ago, which says it is still
+    pulling once ``wait`` seconds have passed since then without an answer (never after
+    its answer)."""
+    answers = _Answers(respond)
+    timer = threading.Timer(max(wait - asked, 0.0), answers.unless_answered,
+                            (STILL_PULLING.format(seconds=wait),))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield answers
+    finally:
+        timer.cancel()
 
 
 class _Answers(Respond):
-    """A pull's ``respond``, which knows whether the pull has answered yet; its answer
-    frees the person's slot first (``answered``), so a next pull asked for as soon as the
-    answer shows is taken."""
+    """A pull's ``respond``, which knows whether the pull has answered yet."""
 
-    def __init__(self, respond: Respond, answered: Callable[[], None]) -> None:
+    def __init__(self, respond: Respond) -> None:
         super().__init__(response_url=respond.response_url, proxy=respond.proxy,
                          ssl=respond.ssl)
         self._lock = threading.Lock()
         self._answered = False
-        self._on_answer = answered
 
     def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
         with self._lock:
             self._answered = True
-            self._on_answer()
             return super().__call__(*args, **kwargs)
 
     def unless_answered(self, text: str) -> None:

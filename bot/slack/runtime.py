@@ -1,14 +1,16 @@
-"""What Slack listeners share besides Slack: sessions, a clock, defaults, and the pools that
-run their work after the ack."""
+"""What Slack listeners share besides Slack: sessions, a clock, defaults, and the task
+queue that holds their work after the ack."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,24 +19,30 @@ from bot.app.context import Actor, Context, Defaults
 from bot.core.clock import Clock
 from bot.slack.ack_priority import AckPriority
 from bot.slack.admins import WorkspaceAdmins
-from bot.slack.pulls import InteractivePulls
+from bot.slack.pulls import PULL_WAIT_SECONDS, PullLimits
+from bot.slack.work import TASK, WorkFunction, task_args, work_task
 from bot.storage.event_deliveries import first_delivery
+from bot.tasks.local import LEASE, LocalQueue
+from bot.tasks.spec import Queue, Registry, TaskQueue
+from bot.tasks.worker import DEFAULT_THREADS, LocalWorker
 from metrics.connections import Connections
 from metrics.resources import Resources, open_resources
 
 log = logging.getLogger(__name__)
 
-# Listeners ack on the request's own thread and hand the rest on: quick work (a database
-# read or write, then respond) to one pool, slow work (reviews with charts, uploads, every
-# series read) to a smaller one, so a queue of reviews never holds up a quick answer.
-# Pulls wait on other systems: they get pools and limits of their own (bot.slack.pulls).
-QUICK_THREADS = 8
-WORKER_THREADS = 2  # the chart pool draws; these threads build reviews and upload
+DRAIN_SECONDS = 25.0  # within the 30 s most platforms give between SIGTERM and SIGKILL
 
 
 @dataclass
 class Runtime:
-    """What listeners need besides Slack: the database and the command defaults."""
+    """What listeners need besides Slack: the database, the command defaults, and the task
+    queue their work after the ack goes to.
+
+    ``tasks`` defaults to the embedded queue in the database's own file; with
+    ``run_tasks`` this process also runs them, on the threads of a :class:`LocalWorker`
+    (the embedded mode, and the tests). A web replica on PostgreSQL only defers them, for
+    ``outcome worker`` processes to run.
+    """
 
     sessions: sessionmaker[Session]
     now: Clock
@@ -43,17 +51,53 @@ class Runtime:
     admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
     connections: Connections | None = None  # the operator's, for define-time checks
     priority: AckPriority = field(default_factory=AckPriority)
-    quick: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
-        max_workers=QUICK_THREADS, thread_name_prefix="outcome-quick"))
-    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
-        max_workers=WORKER_THREADS, thread_name_prefix="outcome-worker"))
-    pulls: InteractivePulls = field(init=False, repr=False)
+    tasks: TaskQueue | None = None
+    registry: Registry = field(default_factory=Registry)
+    run_tasks: bool = True
+    worker_name: str = "outcome"
+    pull_wait: float = PULL_WAIT_SECONDS  # when a pull says it is still pulling
+    worker_threads: Mapping[Queue, int] = field(default_factory=lambda: DEFAULT_THREADS)
+    lease: timedelta = LEASE  # a task whose worker went silent this long runs again
+    limits: PullLimits = field(init=False, repr=False)
+    worker: LocalWorker | None = field(default=None, init=False, repr=False)
     _locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict, repr=False)
     _locks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        # Rate limits read the runtime's clock; pulls too wait for the acks in progress.
-        self.pulls = InteractivePulls(self.now, self.priority.wait_for_acks)
+        self.limits = PullLimits(self.now)
+        if self.tasks is None:
+            self.tasks = LocalQueue(self.sessions, self.now)
+
+    @property
+    def queue(self) -> TaskQueue:
+        assert self.tasks is not None  # set in __post_init__
+        return self.tasks
+
+    def serve(self, clients: Callable[[str], WebClient],
+              functions: Mapping[str, WorkFunction]) -> None:
+        """Register the listeners' work as the ``slack.work`` task and, with
+        ``run_tasks`` on the embedded queue, start running tasks in this process."""
+        if TASK not in self.registry:
+            self.registry.add(work_task(self, clients, functions))
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        """With ``run_tasks`` on the embedded queue, run the registry's tasks on threads
+        of this process (once)."""
+        if self.run_tasks and isinstance(self.tasks, LocalQueue) and self.worker is None:
+            self.worker = LocalWorker(self.tasks, self.registry, name=self.worker_name,
+                                      threads=self.worker_threads, lease=self.lease,
+                                      before=self.priority.wait_for_acks)
+            self.worker.start()
+
+    def defer(self, work: str, body: dict[str, Any], workspace: str, *,
+              queue: Queue = Queue.INTERACTIVE, lock: str | None = None,
+              queueing_lock: str | None = None, priority: int = 0) -> int | None:
+        """Store ``work`` for the request ``body`` before the ack is sent (see
+        :mod:`bot.slack.work`); None when ``queueing_lock`` already has one waiting."""
+        return self.queue.defer(TASK, task_args(work, body, workspace, self.now()),
+                                queue=queue, lock=lock, queueing_lock=queueing_lock,
+                                priority=priority)
 
     def context(self, team_id: str, user_id: str, client: WebClient | None = None
                 ) -> Context:
@@ -65,23 +109,6 @@ class Runtime:
                        "/outcome", self.defaults, self.open_resources,
                        connections=self.connections)
 
-    def after_ack(self, work: Callable[..., None], *args: object) -> None:
-        """Run quick ``work(*args)`` once the acks in progress are sent; it must report its
-        own errors to the user."""
-        self.quick.submit(self._once_acked, work, args)
-
-    def submit(self, work: Callable[..., None], *args: object) -> None:
-        """Run slow ``work(*args)`` (a review, an upload) on the worker, after the acks in
-        progress; it must report its own errors to the user."""
-        self.worker.submit(self._once_acked, work, args)
-
-    def _once_acked(self, work: Callable[..., None], args: tuple[object, ...]) -> None:
-        self.priority.wait_for_acks()
-        try:
-            work(*args)
-        except Exception:
-            log.exception("work after an ack failed: %s", getattr(work, "__name__", work))
-
     @contextmanager
     def one_at_a_time(self, *key: str) -> Iterator[None]:
         """Serialise work on one thing (e.g. an initiative's sign-off message) in this
@@ -91,11 +118,17 @@ class Runtime:
         with lock:
             yield
 
-    def drain(self) -> None:
-        """Finish the work already handed on (posting, uploading), then stop."""
-        self.quick.shutdown(wait=True)
-        self.worker.shutdown(wait=True)
-        self.pulls.shutdown()
+    def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Run what is queued here (up to ``timeout`` seconds), then stop this process's
+        workers; what is left stays queued for the next process."""
+        if self.worker is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (self.worker.queue.has_work()
+                                               or not self.worker.idle()):
+            time.sleep(0.05)
+        self.worker.stop(timeout=max(deadline - time.monotonic(), 0.1))
+        self.worker = None
 
     def first_delivery(self, event_id: str | None) -> bool:
         """False for an event this or another replica already took (Slack delivers an

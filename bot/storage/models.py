@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -315,3 +316,32 @@ class SignedRequest(Base):
 
     signature: Mapped[str] = mapped_column(String(80), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LocalTask(Base):
+    """A task of the embedded mode (SQLite): written before Slack's ack, run by the
+    process's own workers, kept when it failed for good. PostgreSQL deployments queue on
+    procrastinate's tables instead, and leave this one empty."""
+
+    __tablename__ = "local_tasks"
+    __table_args__ = (
+        Index("ix_local_tasks_state_queue", "state", "queue", "priority", "id"),
+        Index("ix_local_tasks_lock", "lock"),
+        Index("uq_local_tasks_queueing_lock", "queueing_lock", unique=True,
+              sqlite_where=text("state = 'todo'"), postgresql_where=text("state = 'todo'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(128))
+    queue: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    lock: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    queueing_lock: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # todo | doing | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(Text, default="")

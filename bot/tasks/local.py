@@ -1,0 +1,167 @@
+"""The embedded mode's task queue: rows in the SQLite file, next to everything else.
+
+A task is one short insert, so it survives the process being killed the moment after.
+Workers claim a task with one ``UPDATE … RETURNING`` and hold it under a lease they renew;
+a task whose worker died is taken over once its lease has run out, so a restart finishes
+what was pending. Locks and queueing locks mean what they mean in procrastinate (the
+production engine), so the same task code behaves the same on both backends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.clock import Clock
+from bot.storage.db import transaction
+from bot.storage.models import LocalTask
+from bot.tasks.spec import JSON, Job, Queue, State
+
+TASKS: Table = LocalTask.__table__  # type: ignore[assignment]
+LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A task a worker holds: its id, name, arguments and how many tries it has had."""
+
+    id: int
+    task: str
+    args: JSON
+    attempts: int
+
+
+class LocalQueue:
+    """Tasks in the application's own database (the embedded SQLite default)."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.changed = threading.Condition()  # wakes this process's idle workers
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def defer(self, task: str, args: JSON, *, queue: Queue | None = None,
+              lock: str | None = None, queueing_lock: str | None = None,
+              at: datetime | None = None, priority: int = 0) -> int | None:
+        """Store a task (see :class:`bot.tasks.spec.TaskQueue`)."""
+        row = LocalTask(task=task, queue=str(queue or Queue.INTERACTIVE), args=args,
+                        priority=priority, lock=lock, queueing_lock=queueing_lock,
+                        state=State.TODO.value, attempts=0, scheduled_at=at,
+                        created_at=self.clock())
+        try:
+            with transaction(self.sessions) as session:
+                session.add(row)
+        except IntegrityError:
+            if queueing_lock is None:
+                raise
+            return None  # one is already waiting
+        self._notify()
+        return row.id
+
+    def claim(self, queue: str, worker: str, lease: timedelta = LEASE) -> Claimed | None:
+        """Take the next task of ``queue`` that may run now: due, and first in line of its
+        lock with nothing of that lock running; or one whose worker's lease ran out."""
+        now = self.clock()
+        other = TASKS.alias("other")
+        blocked = exists().where(
+            other.c.lock == TASKS.c.lock, other.c.id != TASKS.c.id,
+            or_(and_(other.c.state == State.DOING.value, other.c.lease_until >= now),
+                and_(other.c.state == State.TODO.value, other.c.id < TASKS.c.id)))
+        ready = or_(
+            and_(TASKS.c.state == State.TODO.value,
+                 or_(TASKS.c.scheduled_at.is_(None), TASKS.c.scheduled_at <= now)),
+            and_(TASKS.c.state == State.DOING.value, TASKS.c.lease_until < now))
+        # SKIP LOCKED (PostgreSQL; SQLite writes one at a time anyway): two workers never
+        # pick the same row, and the outer ``ready`` re-checks it once it is locked.
+        candidate = (select(TASKS.c.id)
+                     .where(TASKS.c.queue == queue, ready, or_(TASKS.c.lock.is_(None), ~blocked))
+                     .order_by(TASKS.c.priority.desc(), TASKS.c.id).limit(1)
+                     .with_for_update(skip_locked=True, of=TASKS)
+                     .scalar_subquery())
+        statement = (update(TASKS).where(TASKS.c.id == candidate, ready)
+                     .values(state=State.DOING.value, attempts=TASKS.c.attempts + 1,
+                             worker=worker, lease_until=now + lease)
+                     .returning(TASKS.c.id, TASKS.c.task, TASKS.c.args, TASKS.c.attempts))
+        with transaction(self.sessions) as session:
+            row = session.execute(statement).first()
+        return None if row is None else Claimed(row.id, row.task, dict(row.args), row.attempts)
+
+    def renew(self, ids: Iterable[int], worker: str, lease: timedelta = LEASE) -> None:
+        """Extend the leases of the tasks ``worker`` is running."""
+        ids = list(ids)
+        if not ids:
+            return
+        with transaction(self.sessions) as session:
+            session.execute(update(TASKS).where(
+                TASKS.c.id.in_(ids), TASKS.c.worker == worker,
+                TASKS.c.state == State.DOING.value).values(lease_until=self.clock() + lease))
+
+    def succeeded(self, claimed: Claimed, worker: str) -> None:
+        """A finished task leaves the table (its effects are the record)."""
+        with transaction(self.sessions) as session:
+            session.execute(delete(TASKS).where(TASKS.c.id == claimed.id,
+                                                TASKS.c.worker == worker))
+        self._notify()
+
+    def failed(self, claimed: Claimed, worker: str, error: str,
+               retry_in: timedelta | None) -> None:
+        """Back to *todo* after ``retry_in``, or *failed* for good when it is None. A task
+        another worker took over meanwhile is left to that worker."""
+        values: JSON = {"error": error[:2000], "lease_until": None}
+        if retry_in is None:
+            values["state"] = State.FAILED.value
+        else:
+            values |= {"state": State.TODO.value, "scheduled_at": self.clock() + retry_in}
+        with transaction(self.sessions) as session:
+            session.execute(update(TASKS).where(
+                TASKS.c.id == claimed.id, TASKS.c.worker == worker,
+                TASKS.c.state == State.DOING.value).values(**values))
+        self._notify()
+
+    def has_work(self) -> bool:
+        """Whether a task is running, or waiting and due now."""
+        now = self.clock()
+        with self.sessions() as session:
+            return session.scalar(select(exists().where(or_(
+                TASKS.c.state == State.DOING.value,
+                and_(TASKS.c.state == State.TODO.value,
+                     or_(TASKS.c.scheduled_at.is_(None), TASKS.c.scheduled_at <= now)))))
+            ) or False
+
+    def jobs(self, states: Iterable[State], *, workspace: str | None = None,
+             limit: int = 50) -> list[Job]:
+        with self.sessions() as session:
+            rows = session.execute(select(TASKS).where(
+                TASKS.c.state.in_([State(s).value for s in states])).order_by(TASKS.c.id))
+            found = [Job(row.id, row.task, row.queue, row.state, row.attempts,
+                         dict(row.args), row.scheduled_at, row.error) for row in rows]
+        if workspace is not None:
+            found = [job for job in found if job.workspace == workspace]
+        return found[:limit]
+
+    def retry(self, job_id: int, *, workspace: str | None = None) -> bool:
+        failed = [job for job in self.jobs([State.FAILED], workspace=workspace, limit=10**6)
+                  if job.id == job_id]
+        if not failed:
+            return False
+        with transaction(self.sessions) as session:
+            session.execute(update(TASKS).where(
+                TASKS.c.id == job_id, TASKS.c.state == State.FAILED.value).values(
+                state=State.TODO.value, scheduled_at=None, error=""))
+        self._notify()
+        return True
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self.sessions() as session:
+            rows = session.execute(select(TASKS.c.queue, TASKS.c.state, func.count())
+                                   .group_by(TASKS.c.queue, TASKS.c.state))
+            return {(row[0], row[1]): row[2] for row in rows}

@@ -1,0 +1,231 @@
+"""Production's task queue: procrastinate on the PostgreSQL the deployment already has.
+
+procrastinate keeps tasks in its own tables (created by our Alembic migration 0010 from
+the schema it ships), and its workers fetch them with ``FOR UPDATE SKIP LOCKED``, woken by
+``LISTEN/NOTIFY``. It gives this bot what it needs without a new server: queues, locks
+(one task at a time per lock, in order: fairness across workspaces and one change at a
+time per initiative), queueing locks (one waiting task per key), retries with backoff, a
+*failed* state kept for an admin to retry, periodic tasks deferred once per period however
+many workers run (a unique row per period), and worker heartbeats from which a task
+whose worker died is found and run again.
+
+Deferring is synchronous (bolt listeners and task functions are threads): a small psycopg
+pool of its own. Running is procrastinate's asyncio worker, each task on a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.worker import Worker
+from sqlalchemy import make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.tasks.spec import JSON, Job, Queue, Registry, State, TaskSpec
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10.0
+STALLED_AFTER_SECONDS = 30.0  # a worker silent this long is dead: its tasks run again
+DEFER_POOL_SIZE = 4  # connections a process defers and lists through
+
+
+def conninfo(database_url: str) -> str:
+    """libpq's URL for the SQLAlchemy ``DATABASE_URL`` (``postgresql+psycopg://…``)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+
+
+class PostgresQueue:
+    """Defers, lists and retries tasks in procrastinate's tables."""
+
+    def __init__(self, database_url: str, sessions: sessionmaker[Session]) -> None:
+        connector = procrastinate.SyncPsycopgConnector(
+            conninfo=conninfo(database_url), min_size=1, max_size=DEFER_POOL_SIZE)
+        self.app = procrastinate.App(connector=connector)
+        self.sessions = sessions  # listing reads procrastinate_jobs with our own engine
+        self._open = False
+        self._lock = threading.Lock()
+
+    def _opened(self) -> procrastinate.App:
+        with self._lock:
+            if not self._open:
+                self.app.open()
+                self._open = True
+        return self.app
+
+    def close(self) -> None:
+        with self._lock:
+            if self._open:
+                self.app.close()
+                self._open = False
+
+    def defer(self, task: str, args: JSON, *, queue: Queue | None = None,
+              lock: str | None = None, queueing_lock: str | None = None,
+              at: datetime | None = None, priority: int = 0) -> int | None:
+        """Store a task (see :class:`bot.tasks.spec.TaskQueue`)."""
+        options: dict[str, Any] = {"queue": str(queue or Queue.INTERACTIVE),
+                                   "priority": priority}
+        if lock is not None:
+            options["lock"] = lock
+        if queueing_lock is not None:
+            options["queueing_lock"] = queueing_lock
+        if at is not None:
+            options["schedule_at"] = at
+        try:
+            return self._opened().configure_task(task, **options).defer(**args)
+        except AlreadyEnqueued:
+            return None
+
+    def jobs(self, states: Iterable[State], *, workspace: str | None = None,
+             limit: int = 50) -> list[Job]:
+        query = ("SELECT id, task_name, queue_name, status::text AS status, attempts, args, "
+                 "scheduled_at FROM procrastinate_jobs WHERE status::text = ANY(:states)")
+        params: dict[str, Any] = {"states": [State(s).value for s in states],
+                                  "limit": limit}
+        if workspace is not None:
+            query += " AND args->>'workspace' = :workspace"
+            params["workspace"] = workspace
+        with self.sessions() as session:
+            rows = session.execute(text(query + " ORDER BY id LIMIT :limit"), params)
+            return [Job(row.id, row.task_name, row.queue_name, row.status, row.attempts,
+                        dict(row.args), row.scheduled_at) for row in rows]
+
+    def retry(self, job_id: int, *, workspace: str | None = None) -> bool:
+        if not any(job.id == job_id for job in self.jobs([State.FAILED],
+                                                          workspace=workspace,
+                                                          limit=10**6)):
+            return False
+        manager = self._opened().job_manager
+        manager.retry_job_by_id(job_id, retry_at=_now_in_database(self.sessions))
+        return True
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self.sessions() as session:
+            rows = session.execute(text(
+                "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
+                "GROUP BY queue_name, status"))
+            return {(row[0], row[1]): row[2] for row in rows}
+
+
+def _now_in_database(sessions: sessionmaker[Session]) -> datetime:
+    with sessions() as session:
+        return session.execute(text("SELECT now()")).scalar_one()
+
+
+def _task_function(spec: TaskSpec, periodic: bool) -> Any:
+    def run(**kwargs: Any) -> None:
+        if periodic:
+            kwargs.pop("timestamp", None)  # procrastinate's: the period's start
+        spec.function(**kwargs)
+
+    run.__name__ = spec.name.replace(".", "_")
+    return run
+
+
+def worker_app(database_url: str, registry: Registry) -> procrastinate.App:
+    """A procrastinate app that runs ``registry``'s tasks, periodic ones included."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(
+        conninfo=conninfo(database_url)))
+    periodic = {period.task: period for period in registry.periodic}
+    for spec in registry.tasks:
+        retry = procrastinate.RetryStrategy(max_attempts=spec.retry.attempts,
+                                            exponential_wait=spec.retry.base)
+        task = app.task(name=spec.name, queue=str(spec.queue), retry=retry)(
+            _task_function(spec, spec.name in periodic))
+        if spec.name in periodic:
+            # One waiting at a time: a tick that runs long is not queued up behind.
+            app.periodic(cron=periodic[spec.name].cron, periodic_id=spec.name,
+                         queueing_lock=f"periodic:{spec.name}")(task)
+    return app
+
+
+async def _recover_stalled(app: procrastinate.App, every: float, stalled_after: float
+                           ) -> None:
+    """Run again the tasks of workers that stopped sending heartbeats (killed, lost)."""
+    while True:
+        try:
+            for job in await app.job_manager.get_stalled_jobs(
+                    seconds_since_heartbeat=stalled_after):
+                log.warning("task %s (%s) lost its worker; running it again",
+                            job.task_name, job.id)
+                try:
+                    await app.job_manager.retry_job(job)
+                except Exception:  # another worker retried it first
+                    log.info("task %s was already taken up again", job.id)
+        except Exception:
+            log.exception("could not look for tasks of stalled workers")
+        await asyncio.sleep(every)
+
+
+class PostgresWorker:
+    """procrastinate workers, one per queue with ``threads[queue]`` tasks at a time (so
+    slow work never delays quick work). Stopping finishes the tasks that are running and
+    takes no new one."""
+
+    def __init__(self, database_url: str, registry: Registry, *,
+                 threads: Mapping[Queue, int], name: str,
+                 heartbeat: float = HEARTBEAT_SECONDS,
+                 stalled_after: float = STALLED_AFTER_SECONDS) -> None:
+        self.app = worker_app(database_url, registry)
+        self.threads = {queue: count for queue, count in threads.items() if count > 0}
+        self.name, self.heartbeat, self.stalled_after = name, heartbeat, stalled_after
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: list[Worker] = []
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+
+    def run(self, *, signals: bool = True) -> None:
+        """Run until :meth:`stop` or, with ``signals``, SIGTERM/SIGINT."""
+        asyncio.run(self._main(signals))
+
+    def start_in_thread(self) -> None:
+        """Run on a thread of its own (next to a web server in one process)."""
+        self._thread = threading.Thread(target=self.run, kwargs={"signals": False},
+                                        name="outcome-tasks", daemon=True)
+        self._thread.start()
+        self._started.wait(30)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """From any thread: finish the running tasks (up to ``timeout`` s), then return."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_workers)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _stop_workers(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+    async def _main(self, signals: bool) -> None:
+        self._loop = loop = asyncio.get_running_loop()
+        # Each task runs on a thread of the loop's default executor: one per slot.
+        loop.set_default_executor(ThreadPoolExecutor(
+            max_workers=sum(self.threads.values()) + 2, thread_name_prefix="outcome-task"))
+        async with self.app.open_async():
+            self._workers = [
+                Worker(app=self.app, queues=[str(queue)], concurrency=count,
+                       name=f"{self.name}/{queue}", wait=True, delete_jobs="successful",
+                       install_signal_handlers=False,
+                       update_heartbeat_interval=self.heartbeat,
+                       stalled_worker_timeout=self.stalled_after)
+                for queue, count in self.threads.items()]
+            if signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, self._stop_workers)
+            recovery = asyncio.create_task(
+                _recover_stalled(self.app, self.heartbeat, self.stalled_after))
+            self._started.set()
+            try:
+                await asyncio.gather(*(worker.run() for worker in self._workers))
+            finally:
+                recovery.cancel()

@@ -1,0 +1,168 @@
+"""Tasks: named functions of JSON arguments, with the queue they run on and their retries.
+
+Work that continues after Slack's ack, and work that runs on a schedule, is a *task*: a row
+written before anyone waits on it, run later by a worker. The same task functions run on
+both backends (:mod:`bot.tasks.local` in the SQLite file, :mod:`bot.tasks.postgres` on
+procrastinate); this module only names them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.core.kinds import Queue
+
+__all__ = ["JSON", "Job", "Periodic", "Queue", "Registry", "Retry", "State", "TaskQueue",
+           "TaskSpec"]
+
+JSON = dict[str, Any]
+TaskFunction = Callable[..., None]  # called with the task's arguments as keywords
+
+
+@dataclass(frozen=True)
+class Retry:
+    """``attempts`` tries in all; after the n-th failure the task waits ``base ** n``
+    seconds (2, 4, 8… for ``base=2``). After the last it is *failed*, listed by
+    ``outcome jobs`` until someone retries it."""
+
+    attempts: int = 3
+    base: int = 2
+
+    def wait_after(self, failures: int) -> timedelta | None:
+        """How long to wait before the next try, or None when no try is left."""
+        if failures >= self.attempts:
+            return None
+        return timedelta(seconds=self.base ** failures)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: its name, function, queue and retries."""
+
+    name: str
+    function: TaskFunction
+    queue: Queue
+    retry: Retry = field(default_factory=Retry)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A task deferred once every ``every`` (at multiples of it since the epoch, in UTC),
+    once per period however many workers run."""
+
+    task: str
+    every: timedelta
+
+    @property
+    def cron(self) -> str:
+        """The period as a cron expression (whole minutes)."""
+        minutes = int(self.every.total_seconds() // 60)
+        if minutes < 1 or self.every.total_seconds() % 60:
+            raise ValueError(f"a periodic task runs every whole minute, not {self.every}")
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+
+    def slot(self, now: datetime) -> int:
+        """The number of the period ``now`` falls in."""
+        return int(now.timestamp() // self.every.total_seconds())
+
+
+class Registry:
+    """The tasks and periodic tasks a worker can run, by name."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, TaskSpec] = {}
+        self._periodic: dict[str, Periodic] = {}
+
+    def add(self, spec: TaskSpec) -> TaskSpec:
+        if spec.name in self._tasks:
+            raise ValueError(f"task {spec.name!r} is already registered")
+        self._tasks[spec.name] = spec
+        return spec
+
+    def every(self, period: Periodic) -> None:
+        if period.task not in self._tasks:
+            raise ValueError(f"periodic task {period.task!r} is not registered")
+        self._periodic[period.task] = period
+
+    def get(self, name: str) -> TaskSpec:
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise LookupError(f"no task named {name!r} is registered") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
+
+    @property
+    def tasks(self) -> Iterable[TaskSpec]:
+        return self._tasks.values()
+
+    @property
+    def periodic(self) -> Iterable[Periodic]:
+        return self._periodic.values()
+
+
+class State(enum.StrEnum):
+    TODO = "todo"
+    DOING = "doing"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A task as stored: for listing and retrying."""
+
+    id: int
+    task: str
+    queue: str
+    state: str
+    attempts: int
+    args: JSON
+    scheduled_at: datetime | None = None
+    error: str = ""
+
+    @property
+    def workspace(self) -> str:
+        return str(self.args.get("workspace", ""))
+
+    @property
+    def what(self) -> str:
+        """The task and what it is about, for people (never its whole arguments: a
+        request's ``response_url`` lets anyone answer in its place)."""
+        parts = [self.task]
+        if "work" in self.args:
+            parts.append(str(self.args["work"]))
+        if "metric_id" in self.args:
+            parts.append(f"metric {self.args['metric_id']}")
+        text = str((self.args.get("body") or {}).get("text", "")) if isinstance(
+            self.args.get("body"), dict) else ""
+        if text:
+            parts.append(repr(text[:60]))
+        return " ".join(parts)
+
+
+class TaskQueue(Protocol):
+    """Where tasks are written before anyone waits on them, and listed for an admin."""
+
+    def defer(self, task: str, args: JSON, *, queue: Queue | None = None,
+              lock: str | None = None, queueing_lock: str | None = None,
+              at: datetime | None = None, priority: int = 0) -> int | None:
+        """Store a task; its id, or None when ``queueing_lock`` is already waiting.
+
+        ``lock``: tasks with the same lock run one at a time, in the order deferred.
+        ``queueing_lock``: at most one task with it waits at a time. ``at``: not before.
+        """
+
+    def jobs(self, states: Iterable[State], *, workspace: str | None = None,
+             limit: int = 50) -> list[Job]:
+        """Stored tasks in ``states``, oldest first."""
+
+    def retry(self, job_id: int, *, workspace: str | None = None) -> bool:
+        """Run a failed task again now; False when there is no such failed task."""
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(queue, state) -> how many tasks."""
