@@ -56,6 +56,7 @@ class Action(enum.StrEnum):
     EXPORT = "export"
     EXPORT_ALL = "export all"
     PUSH_TOKENS = "push tokens"
+    FAILED_WORK = "failed work"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ TABLE: dict[Action, Rule] = {rule.action: rule for rule in (
          "Anyone can export one initiative: export <initiative>."),
     Rule(Action.PUSH_TOKENS, "Create, list or revoke push tokens", Who.ADMIN,
          "manage push tokens"),
+    Rule(Action.FAILED_WORK, "See and retry the workspace's failed tasks (App Home)",
+         Who.ADMIN, "see or retry failed tasks"),
 )}
 
 

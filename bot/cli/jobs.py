@@ -86,7 +86,7 @@ def listing(jobs: list[Job], counts: dict[tuple[str, str], int]) -> str:
         workspace = f" [{job.workspace}]" if job.workspace else ""
         error = f": {job.error}" if job.error else ""
         lines.append(f"#{job.id} {job.state} {job.queue}{workspace} {job.what}, "
-                     f"{job.attempts} tr{'y' if job.attempts == 1 else 'ies'}{when}{error}")
+                     f"{job.tries}{when}{error}")
     return "\n".join(lines)
 
 

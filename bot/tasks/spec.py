@@ -130,18 +130,21 @@ class Job:
         return str(self.args.get("workspace", ""))
 
     @property
+    def tries(self) -> str:
+        """How many tries it has had, in words ("1 try", "3 tries")."""
+        return f"{self.attempts} {'try' if self.attempts == 1 else 'tries'}"
+
+    @property
     def what(self) -> str:
         """The task and what it is about, for people (never its whole arguments: a
         request's ``response_url`` lets anyone answer in its place)."""
-        parts = [self.task]
-        if "work" in self.args:
-            parts.append(str(self.args["work"]))
+        body = self.args.get("body")
+        body = body if isinstance(body, dict) else {}
+        if body.get("command"):  # a slash command: as the person typed it
+            return f"{body['command']} {str(body.get('text', ''))[:80]}".strip()
+        parts = [str(self.args.get("work", self.task))]
         if "metric_id" in self.args:
             parts.append(f"metric {self.args['metric_id']}")
-        text = str((self.args.get("body") or {}).get("text", "")) if isinstance(
-            self.args.get("body"), dict) else ""
-        if text:
-            parts.append(repr(text[:60]))
         return " ".join(parts)
 
 
