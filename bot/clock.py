@@ -4,9 +4,13 @@ Every minute one worker (whichever defers the period's row first: procrastinate 
 per period, the embedded queue one per process) runs ``pulls.due``, which defers one
 ``pulls.metric`` task per metric that is due; that task holds the metric's lock and pulls
 only if the metric is still due when it runs, so however many workers there are and however
-late a task runs, each metric's slot is read from its source once. ``digests.tick`` finds
-the digests due and posts each exactly once (the claims of :mod:`bot.storage.claims`).
-Without Slack credentials there are no digests: a CLI-only install keeps its history current.
+late a task runs, each metric's slot is read from its source once. ``digests.tick`` defers a
+``digests.post`` task per digest due and not under way, each workspace's first before any
+workspace's second (fairness: a thousand digests of one workspace do not hold up another's
+one). ``digests.post`` posts one message of its digest and defers the rest for when the
+channel's pace allows, so no thread sleeps; the claims of :mod:`bot.storage.claims` keep
+each digest posted exactly once. Without Slack credentials there are no digests: a CLI-only
+install keeps its history current.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
-from bot.app.digests import DigestPoster, DigestRunner
+from bot.app.digests import DigestPoster, DigestRunner, DueDigest, TickResult
 from bot.core.clock import Clock
 from bot.storage.db import transaction
 from bot.storage.models import Metric
@@ -33,7 +38,9 @@ from metrics.pulling import Puller
 log = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
-PULLS_DUE, PULL_METRIC, DIGESTS_TICK = "pulls.due", "pulls.metric", "digests.tick"
+PULLS_DUE, PULL_METRIC = "pulls.due", "pulls.metric"
+DIGESTS_TICK, DIGEST_POST = "digests.tick", "digests.post"
+PACE = timedelta(seconds=1.1)  # Slack takes about one message a second per channel
 
 
 def worker_id() -> str:
@@ -73,13 +80,37 @@ def pull_metric(puller: Puller, metric_id: int) -> None:
                     "permanent" if outcome.permanent else "transient", outcome.error)
 
 
-def tick_digests(runner: DigestRunner, clock: Clock) -> None:
-    """Post the digests due now; a failed one is retried by a later tick."""
-    result = runner.tick(clock())
+def _defer_post(queue: TaskQueue, due: DueDigest, at: datetime | None = None) -> None:
+    queue.defer(DIGEST_POST, {"schedule_id": due.schedule_id, "workspace": due.workspace,
+                              "fire_at": due.fire_at.isoformat(),
+                              "period_key": due.period_key, "rank": due.rank},
+                queue=Queue.DIGESTS, queueing_lock=due.run_key, priority=-due.rank, at=at)
+
+
+def tick_digests(runner: DigestRunner, queue: TaskQueue, clock: Clock) -> None:
+    """Defer a ``digests.post`` for each digest due and not under way (one waiting per
+    digest), ranked within its workspace; nudge the owners of unagreed drafts."""
+    now = clock()
+    due = runner.due(now, TickResult([], [], [], []), waiting_only=True)
+    for one in due:
+        _defer_post(queue, one)
+    if due:
+        log.info("%d digest(s) due: deferred", len(due))
+    runner.nudge_unagreed(now)
+
+
+def post_digest(runner: DigestRunner, queue: TaskQueue, clock: Clock, **args: Any) -> None:
+    """Post the next message of one digest; defer the rest for when its channel's pace
+    allows (a failed post is retried by a later tick, from its claim)."""
+    due = DueDigest(int(args["schedule_id"]), str(args["workspace"]),
+                    datetime.fromisoformat(args["fire_at"]), str(args["period_key"]),
+                    int(args.get("rank", 0)))
+    result = TickResult([], [], [], [])
+    then = runner.post(due, clock(), result, pace=PACE)
     for key in result.posted:
         log.info("posted %s", key)
-    for key in result.failed:
-        log.warning("digest %s failed; it will be retried", key)
+    if then is not None:
+        _defer_post(queue, due, at=then)
 
 
 def refresher(puller: Puller) -> Callable[[list[int]], None]:
@@ -115,6 +146,9 @@ def add_scheduled_tasks(registry: Registry, queue: TaskQueue, puller: Puller,
     if posters is None:
         return
     runner = DigestRunner(sessions, posters, worker=worker_id(), refresh=refresher(puller))
-    registry.add(TaskSpec(DIGESTS_TICK, lambda: tick_digests(runner, puller.clock),
+    registry.add(TaskSpec(DIGESTS_TICK, lambda: tick_digests(runner, queue, puller.clock),
                           Queue.SCHEDULE, Retry(attempts=1)))
+    registry.add(TaskSpec(DIGEST_POST,
+                          lambda **args: post_digest(runner, queue, puller.clock, **args),
+                          Queue.DIGESTS, Retry(attempts=1)))
     registry.every(Periodic(DIGESTS_TICK, MINUTE))

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app.commands import run
 from bot.app.context import Actor, Context
-from bot.app.digests import GRACE, DigestRunner
+from bot.app.digests import GRACE, DigestRunner, TickResult
 from bot.storage.claims import claim_state
 from bot.storage.db import session_factory
 
@@ -169,3 +169,58 @@ def test_switching_a_schedule_off_stops_its_digests(sessions):
     poster = RecordingPoster()
     assert runner(sessions, poster).tick(FIRE + timedelta(seconds=5)).posted == []
     assert "Digests:" in run("list", ctx).text
+
+
+# ----------------------------------------------------------------- one message at a time
+
+KEY = "digest:1:sprint:2026-11-16"
+PACE = timedelta(seconds=1.1)
+
+
+def due_now(clock: DigestRunner, now: datetime) -> list:
+    return clock.due(now, TickResult([], [], [], []), waiting_only=True)
+
+
+def test_a_paced_digest_posts_its_headline_then_its_thread_after_the_pace(sessions):
+    poster = RecordingPoster()
+    clock = runner(sessions, poster)
+    [due] = due_now(clock, FIRE)
+    result = TickResult([], [], [], [])
+
+    then = clock.post(due, FIRE, result, pace=PACE)
+    assert then == FIRE + PACE
+    assert (len(poster.headlines), poster.replies, result.posted) == (1, [], [])
+    assert claim_state(sessions, KEY).state == "paused"
+    assert due_now(clock, FIRE + PACE / 2) == []  # paused under way: nothing to defer
+    # Too early for another worker: the pause is the channel's pace; it says when.
+    assert runner(sessions, poster, "clock-2").post(due, FIRE + PACE / 2, result,
+                                                   pace=PACE) == FIRE + PACE
+    assert runner(sessions, poster, "clock-2").post(due, FIRE + PACE, result,
+                                                   pace=PACE) is None
+    assert [r[2] for r in poster.replies] == ["fleet"] and len(poster.headlines) == 1
+    assert result.posted == [KEY]
+    state = claim_state(sessions, KEY)
+    # Taking up a pause is no crash: attempts unchanged, so nothing was looked up again.
+    assert (state.state, state.attempts) == ("done", 1)
+    assert due_now(clock, FIRE + timedelta(minutes=1)) == []
+
+
+def test_a_paused_digest_whose_next_step_was_lost_is_due_again_after_its_pause(sessions):
+    poster = RecordingPoster()
+    clock = runner(sessions, poster)
+    [due] = due_now(clock, FIRE)
+    clock.post(due, FIRE, TickResult([], [], [], []), pace=PACE)
+
+    assert [d.run_key for d in due_now(clock, FIRE + PACE)] == [KEY]
+
+
+def test_each_workspaces_first_digest_ranks_before_any_workspaces_second(sessions):
+    ctx = Context(Actor("T2", "zoe", admin=True), sessions, now=lambda: FIRE - timedelta(days=3))
+    for key in ("alpha", "beta"):
+        for text in (f'define {key} "{key}" channel=#{key} tz=Europe/Berlin '
+                     "anchor=2026-11-16 sprint=7d",
+                     f"schedule {key} retro=fri@15:00 lead=24h"):
+            assert not run(text, ctx).error
+
+    found = due_now(runner(sessions, RecordingPoster()), FIRE)
+    assert [(d.workspace, d.rank) for d in found] == [("T1", 0), ("T2", 0), ("T2", 1)]

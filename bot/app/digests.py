@@ -1,9 +1,11 @@
 """Posting due review digests exactly once.
 
-``DigestRunner.tick(now)`` is called by the clock every half minute in every clock process.
-For each enabled schedule it finds the occurrences due within the grace window, claims each
-in the database, refreshes the metrics, builds the review and hands it to a
-:class:`DigestPoster` (Slack in production). Older misses are recorded, not posted.
+:meth:`DigestRunner.due` finds the occurrences of enabled schedules due within the grace
+window (older misses are recorded, not posted); :meth:`DigestRunner.post` claims one in the
+database, refreshes its metrics, builds the review and hands it to a :class:`DigestPoster`
+(Slack in production). Posted whole, or — as the task workers do — one message at a time,
+the claim paused until the channel's pace lets the next one go, so no thread sleeps
+between a headline and its thread. :meth:`DigestRunner.tick` does both at once.
 """
 
 from __future__ import annotations
@@ -72,10 +74,6 @@ def rule_of(schedule: DigestSchedule) -> ScheduleRule:
     )
 
 
-def run_key(schedule: DigestSchedule, occurrence: Occurrence) -> str:
-    return f"digest:{schedule.id}:{occurrence.period_key}"
-
-
 def initiatives_in_scope(session: Session, schedule: DigestSchedule) -> list[Initiative]:
     query = select(Initiative).where(
         Initiative.workspace == schedule.workspace,
@@ -96,6 +94,23 @@ class TickResult:
     nudged: list[str]
 
 
+@dataclass(frozen=True)
+class DueDigest:
+    """One schedule's occurrence to post; ``rank``: its place among the digests of its
+    workspace found due together (0 first), so each workspace's first goes before any
+    workspace's second."""
+
+    schedule_id: int
+    workspace: str
+    fire_at: datetime
+    period_key: str
+    rank: int = 0
+
+    @property
+    def run_key(self) -> str:
+        return f"digest:{self.schedule_id}:{self.period_key}"
+
+
 class DigestRunner:
     """Finds due digests and posts each once; safe to run in many processes at once."""
 
@@ -113,64 +128,110 @@ class DigestRunner:
         self.concurrency = concurrency
 
     def tick(self, now: datetime) -> TickResult:
+        """Post every digest due now, whole; then nudge the owners of unagreed drafts."""
         result = TickResult([], [], [], [])
+        due = self.due(now, result)
+        if len(due) > 1 and self.concurrency > 1:
+            # Channels are independent: while one waits on Slack's per-channel pace or a
+            # retry, others post. Each digest is still claimed on its own.
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest") as pool:
+                for _ in pool.map(lambda one: self.post(one, now, result), due):
+                    pass
+        else:
+            for one in due:
+                self.post(one, now, result)
+        result.nudged = self.nudge_unagreed(now)
+        return result
+
+    def due(self, now: datetime, result: TickResult, *, waiting_only: bool = False
+            ) -> list[DueDigest]:
+        """The digests due now, each workspace's taking turns; occurrences past the grace
+        window are recorded as missed instead. ``waiting_only`` leaves out those
+        finished, or held or paused by a live worker (for the task workers, who must
+        not queue up work already under way)."""
         with self.sessions() as session:
             schedules = session.scalars(
                 select(DigestSchedule).where(DigestSchedule.enabled.is_(True))
                 .order_by(DigestSchedule.id)
             ).all()
         window_end = now + timedelta(microseconds=1)  # due at exactly `now` counts
-        due = [(schedule, occurrence) for schedule in schedules
-               for occurrence in occurrences(rule_of(schedule), now - MISS_LOOKBACK,
-                                             window_end)]
-        if len(due) > 1 and self.concurrency > 1:
-            # Channels are independent: while one waits on Slack's per-channel pace or a
-            # retry, others post. Each digest is still claimed on its own.
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest") as pool:
-                for _ in pool.map(lambda pair: self._handle(pair[0], pair[1], now, result), due):
-                    pass
-        else:
-            for schedule, occurrence in due:
-                self._handle(schedule, occurrence, now, result)
-        result.nudged = self._nudge_unagreed(now)
-        return result
+        ranks: dict[str, int] = {}
+        due: list[DueDigest] = []
+        for schedule in schedules:
+            for occurrence in occurrences(rule_of(schedule), now - MISS_LOOKBACK, window_end):
+                if now - occurrence.fire_at > self.grace:
+                    self._record_missed(schedule, occurrence, now, result)
+                    continue
+                rank = ranks.get(schedule.workspace, 0)
+                ranks[schedule.workspace] = rank + 1
+                due.append(DueDigest(schedule.id, schedule.workspace, occurrence.fire_at,
+                                     occurrence.period_key, rank))
+        if waiting_only:
+            under_way = claims.keys_under_way(self.sessions, [d.run_key for d in due], now)
+            due = [d for d in due if d.run_key not in under_way]
+        return sorted(due, key=lambda d: (d.rank, d.fire_at, d.schedule_id))
 
-    def _handle(self, schedule: DigestSchedule, occurrence: Occurrence, now: datetime,
-                result: TickResult) -> None:
-        key = run_key(schedule, occurrence)
-        if now - occurrence.fire_at > self.grace:
-            if claims.record_missed(self.sessions, key=key, kind="digest",
-                                    scheduled_for=occurrence.fire_at, now=now,
-                                    schedule_id=schedule.id, channel=schedule.channel,
-                                    reason=f"missed by more than {self.grace}"):
-                log.warning("digest %s missed its grace window; recorded, not posted", key)
-                result.missed.append(key)
-            return
+    def _record_missed(self, schedule: DigestSchedule, occurrence: Occurrence,
+                       now: datetime, result: TickResult) -> None:
+        key = DueDigest(schedule.id, schedule.workspace, occurrence.fire_at,
+                        occurrence.period_key).run_key
+        if claims.record_missed(self.sessions, key=key, kind="digest",
+                                scheduled_for=occurrence.fire_at, now=now,
+                                schedule_id=schedule.id, channel=schedule.channel,
+                                reason=f"missed by more than {self.grace}"):
+            log.warning("digest %s missed its grace window; recorded, not posted", key)
+            result.missed.append(key)
+
+    def post(self, due: DueDigest, now: datetime, result: TickResult, *,
+             pace: timedelta | None = None) -> datetime | None:
+        """Claim ``due`` and post what is left of it. With ``pace``, post only its next
+        message and pause the claim until ``now + pace``, which is returned: when the
+        rest may go (also when another step paused it). None when nothing is left here
+        (posted, failed, or someone else's)."""
+        with self.sessions() as session:
+            schedule = session.get(DigestSchedule, due.schedule_id)
+            if schedule is not None:
+                session.expunge(schedule)
+        occurrence = None if schedule is None or not schedule.enabled else next(
+            (o for o in occurrences(rule_of(schedule), due.fire_at - timedelta(seconds=1),
+                                    due.fire_at + timedelta(seconds=1))
+             if o.period_key == due.period_key), None)
+        if schedule is None or occurrence is None:
+            log.info("digest %s is no longer scheduled", due.run_key)
+            return None
         late = now - occurrence.fire_at > LATE_AFTER
-        claim = claims.try_claim(self.sessions, key=key, kind="digest", worker=self.worker,
-                                 scheduled_for=occurrence.fire_at, now=now, lease=self.lease,
-                                 schedule_id=schedule.id, channel=schedule.channel, late=late)
-        if claim is None:
-            return
+        claim = claims.try_claim(self.sessions, key=due.run_key, kind="digest",
+                                 worker=self.worker, scheduled_for=occurrence.fire_at,
+                                 now=now, lease=self.lease, schedule_id=schedule.id,
+                                 channel=schedule.channel, late=late)
+        if claim is None:  # someone else's, or paused until the channel's pace allows
+            return claims.paused_until(self.sessions, due.run_key) if pace else None
         try:
-            self._post(schedule, occurrence, claim, now, late)
+            finished = self._post(schedule, occurrence, claim, now, late,
+                                  one_message=pace is not None)
         except claims.LostClaim:
-            log.warning("digest %s was taken over by another process", key)
-            return
+            log.warning("digest %s was taken over by another process", due.run_key)
+            return None
         except Exception as exc:  # a failed post is retried, never lost
-            log.exception("digest %s failed; will retry", key)
+            log.exception("digest %s failed; will retry", due.run_key)
             reason = exc.message if isinstance(exc, OutcomeError) else type(exc).__name__
             claims.fail(self.sessions, claim, now=now, error=reason, retry_after=RETRY_AFTER)
-            result.failed.append(key)
-            return
-        result.posted.append(key)
+            result.failed.append(due.run_key)
+            return None
+        if finished:
+            result.posted.append(due.run_key)
+            return None
+        assert pace is not None  # only one message at a time leaves something to do
+        claims.pause(self.sessions, claim, now=now, until=now + pace)
+        return now + pace
 
     def _post(self, schedule: DigestSchedule, occurrence: Occurrence, claim: claims.Claim,
-              now: datetime, late: bool) -> None:
+              now: datetime, late: bool, *, one_message: bool) -> bool:
+        """Post the digest's next messages (all, or ``one_message``); True once finished."""
         with self.sessions() as session:
             chosen = initiatives_in_scope(session, schedule)
             ids = [initiative.id for initiative in chosen]
-        if self.refresh and ids and not claim.resumed:
+        if self.refresh and ids and not claim.resumed and not claim.message_ts:
             self.refresh(ids)
         with transaction(self.sessions) as session:
             chosen = initiatives_in_scope(session, schedule)
@@ -180,25 +241,29 @@ class DigestRunner:
         poster = self.posters(schedule.workspace)
         if claim.resumed and not claim.message_ts:
             found = poster.find_digest(channel, claim.key,
-                                            since=occurrence.fire_at - timedelta(hours=1))
+                                       since=occurrence.fire_at - timedelta(hours=1))
             if found:
                 claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                      message_ts=found)
+        left = [i for i in review.initiatives if i.key not in claim.progress]
         if not claim.message_ts:
             ts = poster.post_headline(channel, review, claim.key, late)
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  message_ts=ts)
-        for initiative in review.initiatives:
-            if initiative.key in claim.progress:
-                continue
+            if one_message and left:
+                return False
+        for index, initiative in enumerate(left):
             if not (claim.resumed and poster.has_reply(channel, claim.message_ts,
-                                                            claim.key, initiative.key)):
+                                                       claim.key, initiative.key)):
                 poster.post_initiative(channel, claim.message_ts, initiative, claim.key)
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  done_part=initiative.key)
+            if one_message and index < len(left) - 1:
+                return False
         claims.finish(self.sessions, claim, now=now)
+        return True
 
-    def _nudge_unagreed(self, now: datetime) -> list[str]:
+    def nudge_unagreed(self, now: datetime) -> list[str]:
         """Once per revision, remind the owners of a draft that a sprint started unagreed."""
         nudged = []
         with self.sessions() as session:

@@ -22,6 +22,7 @@ from bot.storage.db import transaction
 from bot.storage.models import RunClaim
 
 CLAIMED, DONE, FAILED, MISSED = "claimed", "done", "failed", "missed"
+PAUSED = "paused"  # between two steps of the work: free for anyone after its lease
 
 
 class LostClaim(OutcomeError):
@@ -70,17 +71,20 @@ def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: s
         expired = row.lease_until is None or row.lease_until <= now
         if not expired:
             return None
+        # Taking up a paused claim continues the work; any other expired one may have
+        # died halfway, so the next holder checks what was done (``Claim.resumed``).
+        attempts = row.attempts if row.state == PAUSED else row.attempts + 1
         taken = session.execute(
             update(RunClaim)
             .where(RunClaim.key == key, RunClaim.state == row.state,
                    RunClaim.claimed_by == row.claimed_by, RunClaim.attempts == row.attempts)
             .values(state=CLAIMED, claimed_by=worker, lease_until=now + lease,
-                    attempts=row.attempts + 1, updated_at=now)
+                    attempts=attempts, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         if _rows_changed(taken) != 1:
             return None
-        return Claim(key, worker, row.attempts + 1, row.scheduled_for, row.message_ts,
+        return Claim(key, worker, attempts, row.scheduled_for, row.message_ts,
                      list(row.progress or []))
 
 
@@ -119,6 +123,13 @@ def finish(sessions: sessionmaker[Session], claim: Claim, *, now: datetime) -> N
     _update_own(sessions, claim, state=DONE, lease_until=None, error="", updated_at=now)
 
 
+def pause(sessions: sessionmaker[Session], claim: Claim, *, now: datetime,
+          until: datetime) -> None:
+    """Give the claim back until ``until`` (e.g. a channel's pace): whoever takes it up
+    then goes on from its progress, without checking what was already done."""
+    _update_own(sessions, claim, state=PAUSED, lease_until=until, updated_at=now)
+
+
 def fail(sessions: sessionmaker[Session], claim: Claim, *, now: datetime, error: str,
          retry_after: timedelta) -> None:
     """Give the claim back; any process may retry it after ``retry_after``."""
@@ -146,3 +157,24 @@ def record_missed(sessions: sessionmaker[Session], *, key: str, kind: str,
 def claim_state(sessions: sessionmaker[Session], key: str) -> RunClaim | None:
     with sessions() as session:
         return session.scalar(select(RunClaim).where(RunClaim.key == key))
+
+
+def paused_until(sessions: sessionmaker[Session], key: str) -> datetime | None:
+    """When the paused claim ``key`` may be taken up again; None unless it is paused."""
+    with sessions() as session:
+        row = session.execute(select(RunClaim.state, RunClaim.lease_until)
+                              .where(RunClaim.key == key)).first()
+    return row.lease_until if row is not None and row.state == PAUSED else None
+
+
+def keys_under_way(sessions: sessionmaker[Session], keys: list[str], now: datetime
+                   ) -> set[str]:
+    """Those of ``keys`` finished, missed, or held or paused under a lease still running
+    at ``now``: the ones nobody needs to start."""
+    if not keys:
+        return set()
+    with sessions() as session:
+        rows = session.execute(select(RunClaim.key, RunClaim.state, RunClaim.lease_until)
+                               .where(RunClaim.key.in_(keys)))
+        return {key for key, state, lease_until in rows
+                if state in (DONE, MISSED) or (lease_until is not None and lease_until > now)}

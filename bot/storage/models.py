@@ -245,7 +245,7 @@ class RunClaim(Base):
     )
     channel: Mapped[str] = mapped_column(String(64), default="")
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(16))  # claimed | done | failed | missed
+    state: Mapped[str] = mapped_column(String(16))  # claimed | paused | done | failed | missed
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)

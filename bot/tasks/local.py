@@ -121,10 +121,18 @@ class LocalQueue:
             values["state"] = State.FAILED.value
         else:
             values |= {"state": State.TODO.value, "scheduled_at": self.clock() + retry_in}
-        with transaction(self.sessions) as session:
-            session.execute(update(TASKS).where(
-                TASKS.c.id == claimed.id, TASKS.c.worker == worker,
-                TASKS.c.state == State.DOING.value).values(**values))
+        mine = (TASKS.c.id == claimed.id, TASKS.c.worker == worker,
+                TASKS.c.state == State.DOING.value)
+        try:
+            with transaction(self.sessions) as session:
+                session.execute(update(TASKS).where(*mine).values(**values))
+        except IntegrityError:
+            if retry_in is None:
+                raise
+            # A task with its queueing lock was deferred while this one ran, and waits:
+            # it does the same work, so this retry gives way to it.
+            with transaction(self.sessions) as session:
+                session.execute(delete(TASKS).where(*mine))
         self._notify()
 
     def has_work(self) -> bool:

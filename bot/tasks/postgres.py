@@ -138,8 +138,11 @@ def worker_app(database_url: str, registry: Registry) -> procrastinate.App:
         conninfo=conninfo(database_url)))
     periodic = {period.task: period for period in registry.periodic}
     for spec in registry.tasks:
-        retry = procrastinate.RetryStrategy(max_attempts=spec.retry.attempts,
-                                            exponential_wait=spec.retry.base)
+        # procrastinate's max_attempts counts the tries after the first (and 0 means no
+        # limit); its wait after the n-th failure is base ** n, as ours.
+        retries = spec.retry.attempts - 1
+        retry: procrastinate.RetryStrategy | bool = procrastinate.RetryStrategy(
+            max_attempts=retries, exponential_wait=spec.retry.base) if retries > 0 else False
         task = app.task(name=spec.name, queue=str(spec.queue), retry=retry)(
             _task_function(spec, spec.name in periodic))
         if spec.name in periodic:
@@ -165,6 +168,28 @@ async def _recover_stalled(app: procrastinate.App, every: float, stalled_after: 
         except Exception:
             log.exception("could not look for tasks of stalled workers")
         await asyncio.sleep(every)
+
+
+async def _give_way(call_next: Any, context: Any, worker: Worker) -> Any:
+    """A task that failed and would be retried while another of its queueing lock waits
+    gives way to that one (the same work): its retry would be a second waiting task of the
+    lock, which the database refuses, leaving it *doing* for good and holding its lock."""
+    try:
+        return await call_next()
+    except Exception as exc:
+        job = context.job
+        task = worker.app.tasks.get(job.task_name)
+        if job.queueing_lock is None or task is None or task.get_retry_exception(
+                exception=exc, job=job) is None:
+            raise
+        row = await worker.app.connector.execute_query_one_async(
+            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE status = 'todo' "
+            "AND queueing_lock = %(lock)s) AS waiting", lock=job.queueing_lock)
+        if not row["waiting"]:
+            raise
+        log.warning("task %s (%s) failed (%s); the one waiting with its queueing lock "
+                    "runs instead", job.task_name, job.id, type(exc).__name__)
+        return None
 
 
 class PostgresWorker:
@@ -217,7 +242,8 @@ class PostgresWorker:
                        name=f"{self.name}/{queue}", wait=True, delete_jobs="successful",
                        install_signal_handlers=False,
                        update_heartbeat_interval=self.heartbeat,
-                       stalled_worker_timeout=self.stalled_after)
+                       stalled_worker_timeout=self.stalled_after,
+                       worker_middleware=[_give_way])
                 for queue, count in self.threads.items()]
             if signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):

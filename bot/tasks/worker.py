@@ -95,6 +95,13 @@ class LocalWorker:
         with self._running_lock:
             self._running[claimed.id] = claimed
         try:
+            self._call(claimed)
+        finally:
+            with self._running_lock:
+                self._running.pop(claimed.id, None)
+
+    def _call(self, claimed: Claimed) -> None:
+        try:
             spec = self.registry.get(claimed.task)
         except LookupError as exc:
             self.queue.failed(claimed, self.name, str(exc), None)
@@ -109,9 +116,6 @@ class LocalWorker:
             self.queue.failed(claimed, self.name, error_text(exc), wait)
         else:
             self.queue.succeeded(claimed, self.name)
-        finally:
-            with self._running_lock:
-                self._running.pop(claimed.id, None)
 
     def _keep_leases(self) -> None:
         interval = self.lease.total_seconds() / 3
