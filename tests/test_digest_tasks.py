@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from digest_setup import FIRE, digests_by_key, parts_by_key, seed_channels, slack_poster
+from digest_setup import (
+    FIRE,
+    MovingClock,
+    clone_channels,
+    digests_by_key,
+    parts_by_key,
+    seed_channels,
+    slack_poster,
+)
 from fake_slack import TEAM, FakeSlack
-from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import DIGEST_POST, add_scheduled_tasks
 from bot.core.kinds import Queue
-from bot.storage.db import make_engine, session_factory, transaction, upgrade
-from bot.storage.models import DigestSchedule, Initiative, Metric, Sample
+from bot.storage.db import make_engine, session_factory, upgrade
 from bot.tasks.local import LocalQueue
 from bot.tasks.postgres import PostgresQueue, PostgresWorker
 from bot.tasks.spec import Registry, State
@@ -32,52 +37,6 @@ BUSY, QUIET = TEAM, "T0QUIET"
 QUIET_TOKEN = "xoxb-quiet-workspace"
 MANY = 500
 THREADS = {Queue.SCHEDULE: 1, Queue.DIGESTS: 4, Queue.PULLS: 1}
-
-
-def copy_row(row: object, **changes: object) -> object:
-    """A new, unsaved row of ``row``'s model with its columns, but ``changes`` and no id."""
-    mapper = inspect(row).mapper
-    values = {c.key: getattr(row, c.key) for c in mapper.column_attrs if c.key != "id"}
-    return mapper.class_(**(values | changes))
-
-
-def clone_channels(sessions: sessionmaker[Session], count: int, workspace: str,
-                   prefix: str) -> None:
-    """``count`` copies of the first seeded initiative (metric, samples, sprint digest),
-    each in a channel of its own in ``workspace`` — in one transaction, as seeding
-    hundreds through the command grammar takes a minute."""
-    with transaction(sessions) as session:
-        initiative = session.scalars(select(Initiative).order_by(Initiative.id)).first()
-        assert initiative is not None
-        metrics = session.scalars(select(Metric).where(
-            Metric.initiative_id == initiative.id)).all()
-        samples = {m.id: session.scalars(select(Sample).where(Sample.metric_id == m.id)).all()
-                   for m in metrics}
-        schedule = session.scalars(select(DigestSchedule).where(
-            DigestSchedule.scope == f"initiative:{initiative.key}")).one()
-        for index in range(count):
-            key, channel = f"{prefix}-{index:03d}", f"C{prefix.upper()}{index:05d}"
-            copy = copy_row(initiative, key=key, channel=channel, workspace=workspace)
-            session.add(copy)
-            session.flush()
-            for metric in metrics:
-                new_metric = copy_row(metric, initiative_id=copy.id)
-                session.add(new_metric)
-                session.flush()
-                session.add_all(copy_row(s, metric_id=new_metric.id)
-                                for s in samples[metric.id])
-            session.add(copy_row(schedule, workspace=workspace, channel=channel,
-                                 scope=f"initiative:{key}"))
-
-
-class MovingClock:
-    """Starts at the digests' fire time and runs with real time (pacing is real)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start, self.began = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.began)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

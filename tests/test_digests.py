@@ -28,6 +28,7 @@ class RecordingPoster:
         self.headlines: list[tuple[str, str, bool]] = []  # (channel, run_key, late)
         self.replies: list[tuple[str, str, str]] = []  # (thread_ts, run_key, initiative)
         self.nudges: list[tuple[str, str]] = []
+        self.prepared: list[tuple[str, list[str]]] = []
         self.fail_replies = 0
         self.die_after_headline = False
         self.lock = threading.Lock()
@@ -51,6 +52,9 @@ class RecordingPoster:
             self.replies.append((thread_ts, run_key, initiative.key))  # posted, then crashed
             raise ConnectionError("connection reset while reading the response")
         self.replies.append((thread_ts, run_key, initiative.key))
+
+    def prepare(self, run_key, initiatives):
+        self.prepared.append((run_key, [i.key for i in initiatives]))
 
     def nudge(self, user, text):
         self.nudges.append((user, text))
@@ -190,6 +194,7 @@ def test_a_paced_digest_posts_its_headline_then_its_thread_after_the_pace(sessio
     then = clock.post(due, FIRE, result, pace=PACE)
     assert then == FIRE + PACE
     assert (len(poster.headlines), poster.replies, result.posted) == (1, [], [])
+    assert poster.prepared == [(KEY, ["fleet"])]  # its chart is drawn during the pause
     assert claim_state(sessions, KEY).state == "paused"
     assert due_now(clock, FIRE + PACE / 2) == []  # paused under way: nothing to defer
     # Too early for another worker: the pause is the channel's pace; it says when.

@@ -3,9 +3,12 @@ Slack: the ack answers at once, the work arrives through the response URL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fake_slack import FakeSlack
 from slack_helpers import (
+    CHANNEL,
     ENG,
     PO,
     Bot,
@@ -13,7 +16,8 @@ from slack_helpers import (
 )
 from sqlalchemy import select
 
-from bot.storage.models import Initiative
+from bot.slack.work import TASK, task_args
+from bot.storage.models import Initiative, Sample
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -179,3 +183,20 @@ def test_a_database_failure_is_a_clear_message_not_a_stack_trace(
     text = _last_response(slack, 1)["text"]
     assert "Something went wrong on our side and it has been logged" in text
     assert "fire" not in text and "Traceback" not in text
+
+
+def test_a_record_task_run_twice_stores_its_value_once(bot: Bot, slack: FakeSlack) -> None:
+    """A worker that dies after storing a value but before removing its task leaves the
+    task to run again: the value's time is when it was asked, so the rerun finds it."""
+    seed_checkout(bot, samples=False)
+    body = {"team_id": bot.team, "user_id": PO, "channel_id": CHANNEL, "command": "/outcome",
+            "text": "record checkout.deploy-time 21", "response_url": slack.response_url()}
+    asked = datetime.now(UTC).replace(microsecond=0)
+    for _ in range(2):  # the same stored task, run twice
+        bot.runtime.queue.defer(TASK, task_args("commands.run", body, bot.team, asked))
+    replies = [payload["text"] for _, payload in slack.wait_for_response(2)]
+
+    assert replies[0].startswith("Recorded 21 min for checkout.deploy-time at ")
+    assert replies[1].startswith("checkout.deploy-time already has a value at ")
+    with bot.runtime.sessions() as session:
+        assert [s.value for s in session.scalars(select(Sample))] == [21.0]

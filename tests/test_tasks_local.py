@@ -321,6 +321,20 @@ def test_retry_moves_only_a_failed_task_of_the_workspace_back(queue: LocalQueue)
     assert rerun is not None and (rerun.id, rerun.attempts) == (failing, 2)
 
 
+def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(queue: LocalQueue
+                                                                       ) -> None:
+    failed = queue.defer("pulls.metric", {"metric_id": 1}, queue=Queue.PULLS, queueing_lock="m1")
+    claimed = queue.claim(str(Queue.PULLS), "w")
+    assert claimed is not None
+    queue.failed(claimed, "w", "ConnectionError", None)
+    waiting = queue.defer("pulls.metric", {"metric_id": 1}, queue=Queue.PULLS,
+                          queueing_lock="m1")
+
+    assert queue.retry(failed) is True  # the same work is queued: the waiting one
+    assert queue.jobs([State.FAILED]) == []
+    assert [j.id for j in queue.jobs([State.TODO])] == [waiting]
+
+
 def test_error_text_keeps_our_messages_and_only_the_type_of_foreign_ones() -> None:
     assert error_text(OutcomeError("The source answered 503; try again later")) == (
         "The source answered 503; try again later")

@@ -220,6 +220,26 @@ def test_a_failing_task_ends_failed_after_its_attempts_and_runs_again_on_retry(
     assert calls.of("pull") == [{"workspace": "T1", "metric_id": 5}] * 3
 
 
+def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
+        postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
+    def pull(**args: Any) -> None:
+        calls.record("pull", args)
+        raise ConnectionError("could not reach the source")
+
+    registry = Registry()
+    registry.add(TaskSpec("pulls.metric", pull, Queue.PULLS, Retry(attempts=1)))
+    with working(postgres_url, registry, {Queue.PULLS: 1}):
+        failed = queue.defer("pulls.metric", {"metric_id": 5}, queue=Queue.PULLS,
+                             queueing_lock="metric:5")
+        eventually(lambda: queue.jobs([State.FAILED]), "the task failed")
+    waiting = queue.defer("pulls.metric", {"metric_id": 5}, queue=Queue.PULLS,
+                          queueing_lock="metric:5")
+
+    assert queue.retry(failed) is True  # the same work is queued: the waiting one
+    assert queue.jobs([State.FAILED]) == []
+    assert [j.id for j in queue.jobs([State.TODO])] == [waiting]
+
+
 def test_a_task_of_one_try_is_not_retried(postgres_url: str, queue: PostgresQueue,
                                           calls: Calls) -> None:
     def tick() -> None:

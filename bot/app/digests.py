@@ -55,6 +55,10 @@ class DigestPoster(Protocol):
                         run_key: str) -> None:
         """Post one initiative's review (numbers and chart) into the thread."""
 
+    def prepare(self, run_key: str, initiatives: list[InitiativeReview]) -> None:
+        """Start the work these thread replies will need (drawing charts), so it is done
+        when their turn comes; nothing is lost if it is not."""
+
     def nudge(self, user: str, text: str) -> None:
         """Send a direct reminder to a user."""
 
@@ -251,6 +255,7 @@ class DigestRunner:
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  message_ts=ts)
             if one_message and left:
+                poster.prepare(claim.key, left)  # drawn while the channel's pace passes
                 return False
         for index, initiative in enumerate(left):
             if not (claim.resumed and poster.has_reply(channel, claim.message_ts,

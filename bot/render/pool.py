@@ -14,7 +14,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -98,6 +98,19 @@ def render_chart_files(initiative: InitiativeReview) -> list[dict[str, Any]]:
     finally:
         with _POOL_LOCK:
             _in_progress -= 1
+
+
+def start_chart_files(initiative: InitiativeReview) -> Future[list[dict[str, Any]]] | None:
+    """Start drawing :func:`chart_files` in the pool and return at once; None when charts
+    are drawn in-process (then :func:`render_chart_files` draws them when needed)."""
+    workers = _workers
+    if not workers:
+        return None
+    try:
+        return _get_pool(workers).submit(chart_files, initiative)
+    except BrokenProcessPool:
+        _drop_pool()
+        return None
 
 
 def charts_in_progress() -> int:

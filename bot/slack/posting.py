@@ -13,6 +13,8 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +25,7 @@ from bot.core.errors import OutcomeError
 from bot.core.review import InitiativeReview, Review
 from bot.render.blocks import initiative_messages, review_messages
 from bot.render.mrkdwn import as_mrkdwn, channel_link, escape
-from bot.render.pool import render_chart_files
+from bot.render.pool import render_chart_files, start_chart_files
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +127,34 @@ def initiative_payloads(initiative: InitiativeReview) -> list[dict[str, Any]]:
     return messages
 
 
-def render_charts(initiative: InitiativeReview) -> list[dict[str, Any]]:
-    """PNG uploads for one initiative, drawn off this process (see :mod:`bot.render.pool`)."""
+PREPARED_LIMIT = 256  # charts started ahead and not yet posted, kept per process
+_prepared: OrderedDict[tuple[str, str], Future[list[dict[str, Any]]]] = OrderedDict()
+_prepared_lock = threading.Lock()
 
+
+def prepare_charts(run_key: str, initiatives: list[InitiativeReview]) -> None:
+    """Start drawing these thread replies' charts in the pool now, so each is ready when
+    its turn comes (in this process; another process draws its own when it gets there)."""
+    for initiative in initiatives:
+        future = start_chart_files(initiative)
+        if future is None:
+            return
+        with _prepared_lock:
+            _prepared[(run_key, initiative.key)] = future
+            while len(_prepared) > PREPARED_LIMIT:
+                _prepared.popitem(last=False)[1].cancel()
+
+
+def render_charts(initiative: InitiativeReview, run_key: str = "") -> list[dict[str, Any]]:
+    """PNG uploads for one initiative, drawn off this process (see :mod:`bot.render.pool`):
+    the ones :func:`prepare_charts` started, or drawn now."""
+    with _prepared_lock:
+        future = _prepared.pop((run_key, initiative.key), None)
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # a worker died or the draw failed: draw it again, now
+            log.warning("a chart drawn ahead failed; drawing it again", exc_info=True)
     return render_chart_files(initiative)
 
 
@@ -187,7 +214,7 @@ class SlackPoster:
                         run_key: str) -> None:
         """Charts first, then the numbers; the last message carries the run key, so a
         digest resumed after a crash knows this initiative is complete once it sees it."""
-        uploads = render_charts(initiative)
+        uploads = render_charts(initiative, run_key)
         if uploads:
             self.upload(channel, thread_ts, uploads)
         payloads = initiative_payloads(initiative)
@@ -198,6 +225,9 @@ class SlackPoster:
                     "run_key": run_key, "part": initiative.key}}}
             self.call("chat_postMessage", channel, channel=channel, thread_ts=thread_ts,
                       text=payload["text"], blocks=payload["blocks"], **marker)
+
+    def prepare(self, run_key: str, initiatives: list[InitiativeReview]) -> None:
+        prepare_charts(run_key, initiatives)
 
     def find_digest(self, channel: str, run_key: str, since: datetime) -> str | None:
         response = self.call("conversations_history", channel, channel=channel,

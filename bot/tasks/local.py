@@ -161,10 +161,15 @@ class LocalQueue:
                   if job.id == job_id]
         if not failed:
             return False
-        with transaction(self.sessions) as session:
-            session.execute(update(TASKS).where(
-                TASKS.c.id == job_id, TASKS.c.state == State.FAILED.value).values(
-                state=State.TODO.value, scheduled_at=None, error=""))
+        failed_one = (TASKS.c.id == job_id, TASKS.c.state == State.FAILED.value)
+        try:
+            with transaction(self.sessions) as session:
+                session.execute(update(TASKS).where(*failed_one).values(
+                    state=State.TODO.value, scheduled_at=None, error=""))
+        except IntegrityError:
+            # One with its queueing lock already waits and does the same work.
+            with transaction(self.sessions) as session:
+                session.execute(delete(TASKS).where(*failed_one))
         self._notify()
         return True
 

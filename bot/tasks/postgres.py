@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 STALLED_AFTER_SECONDS = 30.0  # a worker silent this long is dead: its tasks run again
 DEFER_POOL_SIZE = 4  # connections a process defers and lists through
+# A new task wakes a worker at once (LISTEN/NOTIFY); one scheduled for later (a retry, a
+# digest's next message) is seen within this.
+POLL_SECONDS = 1.0
 
 
 def conninfo(database_url: str) -> str:
@@ -106,7 +110,14 @@ class PostgresQueue:
                                                           limit=10**6)):
             return False
         manager = self._opened().job_manager
-        manager.retry_job_by_id(job_id, retry_at=_now_in_database(self.sessions))
+        try:
+            manager.retry_job_by_id(job_id, retry_at=_now_in_database(self.sessions))
+        except UniqueViolation:
+            # One with its queueing lock already waits and does the same work: this one
+            # gives way to it (cancelled: no longer listed as failed).
+            with self.sessions.begin() as session:
+                session.execute(text("UPDATE procrastinate_jobs SET status = 'cancelled' "
+                                     "WHERE id = :id AND status = 'failed'"), {"id": job_id})
         return True
 
     def counts(self) -> dict[tuple[str, str], int]:
@@ -163,6 +174,11 @@ async def _recover_stalled(app: procrastinate.App, every: float, stalled_after: 
                             job.task_name, job.id)
                 try:
                     await app.job_manager.retry_job(job)
+                except UniqueViolation:  # one with its queueing lock waits: the same work
+                    await app.job_manager.finish_job(job, status=Status.FAILED,
+                                                     delete_job=True)
+                    log.info("task %s gives way to the one waiting with its queueing "
+                             "lock", job.id)
                 except Exception:  # another worker retried it first
                     log.info("task %s was already taken up again", job.id)
         except Exception:
@@ -243,6 +259,7 @@ class PostgresWorker:
                        install_signal_handlers=False,
                        update_heartbeat_interval=self.heartbeat,
                        stalled_worker_timeout=self.stalled_after,
+                       fetch_job_polling_interval=POLL_SECONDS,
                        worker_middleware=[_give_way])
                 for queue, count in self.threads.items()]
             if signals:

@@ -89,7 +89,11 @@ class LocalWorker:
                     if not self._stopping.is_set():
                         self.queue.changed.wait(self.poll)
                 continue
-            self._run(claimed)
+            try:
+                self._run(claimed)
+            except Exception:  # recording the outcome failed: its lease will run out
+                log.exception("could not record how task %d ended", claimed.id)
+                self._stopping.wait(self.poll)
 
     def _run(self, claimed: Claimed) -> None:
         with self._running_lock:
