@@ -30,7 +30,7 @@ from bot.app.digests import DigestPoster, DigestRunner, DueDigest, TickResult
 from bot.core.clock import Clock
 from bot.storage.db import transaction
 from bot.storage.models import Metric
-from bot.tasks.spec import Periodic, Queue, Registry, Retry, TaskQueue, TaskSpec
+from bot.tasks.spec import Deferral, Periodic, Queue, Registry, Retry, TaskQueue, TaskSpec
 from metrics.jobs import PullJob, due_jobs
 from metrics.kinds import unpulled_kinds
 from metrics.pulling import Puller
@@ -57,12 +57,10 @@ def defer_due_pulls(queue: TaskQueue, puller: Puller) -> int:
     how many were deferred."""
     with transaction(puller.sessions) as session:
         due = due_jobs(session, puller.clock())
-    deferred = 0
-    for job, _slot in due:
-        lock = metric_lock(job.metric_id)
-        if queue.defer(PULL_METRIC, {"metric_id": job.metric_id}, queue=Queue.PULLS,
-                       lock=lock, queueing_lock=lock) is not None:
-            deferred += 1
+    deferred = queue.defer_many(PULL_METRIC, [
+        Deferral({"metric_id": job.metric_id}, lock=metric_lock(job.metric_id),
+                 queueing_lock=metric_lock(job.metric_id)) for job, _slot in due],
+        queue=Queue.PULLS)
     if deferred:
         log.info("%d metric(s) due: deferred their pulls", deferred)
     return deferred
@@ -80,11 +78,10 @@ def pull_metric(puller: Puller, metric_id: int) -> None:
                     "permanent" if outcome.permanent else "transient", outcome.error)
 
 
-def _defer_post(queue: TaskQueue, due: DueDigest, at: datetime | None = None) -> None:
-    queue.defer(DIGEST_POST, {"schedule_id": due.schedule_id, "workspace": due.workspace,
-                              "fire_at": due.fire_at.isoformat(),
-                              "period_key": due.period_key, "rank": due.rank},
-                queue=Queue.DIGESTS, queueing_lock=due.run_key, priority=-due.rank, at=at)
+def _post_args(due: DueDigest) -> dict[str, Any]:
+    return {"schedule_id": due.schedule_id, "workspace": due.workspace,
+            "fire_at": due.fire_at.isoformat(), "period_key": due.period_key,
+            "rank": due.rank}
 
 
 def tick_digests(runner: DigestRunner, queue: TaskQueue, clock: Clock) -> None:
@@ -92,8 +89,9 @@ def tick_digests(runner: DigestRunner, queue: TaskQueue, clock: Clock) -> None:
     digest), ranked within its workspace; nudge the owners of unagreed drafts."""
     now = clock()
     due = runner.due(now, TickResult([], [], [], []), waiting_only=True)
-    for one in due:
-        _defer_post(queue, one)
+    queue.defer_many(DIGEST_POST, [Deferral(_post_args(one), queueing_lock=one.run_key,
+                                            priority=-one.rank) for one in due],
+                     queue=Queue.DIGESTS)
     if due:
         log.info("%d digest(s) due: deferred", len(due))
     runner.nudge_unagreed(now)
@@ -110,7 +108,8 @@ def post_digest(runner: DigestRunner, queue: TaskQueue, clock: Clock, **args: An
     for key in result.posted:
         log.info("posted %s", key)
     if then is not None:
-        _defer_post(queue, due, at=then)
+        queue.defer(DIGEST_POST, _post_args(due), queue=Queue.DIGESTS,
+                    queueing_lock=due.run_key, priority=-due.rank, at=then)
 
 
 def refresher(puller: Puller) -> Callable[[list[int]], None]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.errors import OutcomeError
 from bot.storage.db import make_engine, session_factory
 from bot.tasks.local import LocalQueue
-from bot.tasks.spec import Periodic, Queue, Registry, Retry, State, TaskSpec
+from bot.tasks.spec import Deferral, Periodic, Queue, Registry, Retry, State, TaskSpec
 from bot.tasks.worker import LocalWorker, error_text
 
 START = datetime(2031, 3, 4, 10, 0, 5, tzinfo=UTC)  # 5 s into a minute
@@ -333,6 +333,21 @@ def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(queue: L
     assert queue.retry(failed) is True  # the same work is queued: the waiting one
     assert queue.jobs([State.FAILED]) == []
     assert [j.id for j in queue.jobs([State.TODO])] == [waiting]
+
+
+def test_defer_many_stores_a_batch_and_leaves_out_those_whose_queueing_lock_waits(
+        queue: LocalQueue) -> None:
+    queue.defer("pulls.metric", {"metric_id": 2}, queue=Queue.PULLS, queueing_lock="m2")
+    batch = [Deferral({"metric_id": n}, lock=f"m{n}", queueing_lock=f"m{n}", priority=-n)
+             for n in (1, 2, 3)]
+
+    assert queue.defer_many("pulls.metric", batch, queue=Queue.PULLS) == 2
+    assert queue.defer_many("pulls.metric", [], queue=Queue.PULLS) == 0
+    waiting = queue.jobs([State.TODO])
+    assert sorted(j.args["metric_id"] for j in waiting) == [1, 2, 3]
+    order = [queue.claim(str(Queue.PULLS), f"w{n}") for n in range(3)]
+    # The single one (priority 0) first, then the batch by its priorities.
+    assert [c.args["metric_id"] for c in order if c] == [2, 1, 3]
 
 
 def test_error_text_keeps_our_messages_and_only_the_type_of_foreign_ones() -> None:

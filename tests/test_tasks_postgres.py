@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.db import make_engine, session_factory, upgrade
 from bot.tasks.postgres import PostgresQueue, PostgresWorker
-from bot.tasks.spec import Job, Periodic, Queue, Registry, Retry, State, TaskSpec
+from bot.tasks.spec import Deferral, Job, Periodic, Queue, Registry, Retry, State, TaskSpec
 
 pytestmark = pytest.mark.postgres
 
@@ -138,6 +138,17 @@ def test_defer_lists_counts_and_keeps_one_waiting_per_queueing_lock(
     assert queue.retry(review) is False  # waiting, not failed
     assert queue.retry(10**6) is False
     assert stored(queue, review).state == "todo"
+
+
+def test_defer_many_stores_a_batch_and_leaves_out_those_whose_queueing_lock_waits(
+        queue: PostgresQueue) -> None:
+    queue.defer("pulls.metric", {"metric_id": 2}, queue=Queue.PULLS, queueing_lock="m2")
+    batch = [Deferral({"metric_id": n}, lock=f"m{n}", queueing_lock=f"m{n}", priority=-n)
+             for n in range(1, 9)]
+
+    assert queue.defer_many("pulls.metric", batch, queue=Queue.PULLS) == 7
+    assert queue.defer_many("pulls.metric", batch, queue=Queue.PULLS) == 0
+    assert sorted(j.args["metric_id"] for j in queue.jobs([State.TODO])) == list(range(1, 9))
 
 
 def test_a_worker_runs_tasks_on_their_queues_and_leaves_a_queue_without_threads(

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.clock import Clock
 from bot.storage.db import transaction
 from bot.storage.models import LocalTask
-from bot.tasks.spec import JSON, Job, Queue, State
+from bot.tasks.spec import JSON, Deferral, Job, Queue, State
 
 TASKS: Table = LocalTask.__table__  # type: ignore[assignment]
 LEASE = timedelta(seconds=30)
@@ -66,6 +68,25 @@ class LocalQueue:
             return None  # one is already waiting
         self._notify()
         return row.id
+
+    def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
+        """Store many tasks in one transaction (see :class:`bot.tasks.spec.TaskQueue`)."""
+        if not batch:
+            return 0
+        now = self.clock()
+        rows = [{"task": task, "queue": str(queue), "args": item.args,
+                 "priority": item.priority, "lock": item.lock,
+                 "queueing_lock": item.queueing_lock, "state": State.TODO.value,
+                 "attempts": 0, "scheduled_at": item.at, "created_at": now}
+                for item in batch]
+        with transaction(self.sessions) as session:
+            insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite"
+                      else postgresql_insert)
+            stored = sum(len(session.execute(insert(TASKS).values(row)
+                                             .on_conflict_do_nothing()
+                                             .returning(TASKS.c.id)).all()) for row in rows)
+        self._notify()
+        return stored
 
     def claim(self, queue: str, worker: str, lease: timedelta = LEASE) -> Claimed | None:
         """Take the next task of ``queue`` that may run now: due, and first in line of its

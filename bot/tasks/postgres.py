@@ -26,12 +26,13 @@ from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tasks.spec import JSON, Job, Queue, Registry, State, TaskSpec
+from bot.tasks.spec import JSON, Deferral, Job, Queue, Registry, State, TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,25 @@ class PostgresQueue:
             return self._opened().configure_task(task, **options).defer(**args)
         except AlreadyEnqueued:
             return None
+
+    def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
+        """Store many tasks in one query; when one's queueing lock already waits (the
+        database refuses the whole batch), the halves are tried on their own."""
+        if not batch:
+            return 0
+        jobs = [ProcrastinateJob(queue=str(queue), task_name=task, task_kwargs=item.args,
+                                 lock=item.lock, queueing_lock=item.queueing_lock,
+                                 priority=item.priority, scheduled_at=item.at)
+                for item in batch]
+        try:
+            self._opened().job_manager.batch_defer_jobs(jobs)
+        except AlreadyEnqueued:
+            if len(batch) == 1:
+                return 0
+            half = len(batch) // 2
+            return (self.defer_many(task, batch[:half], queue=queue)
+                    + self.defer_many(task, batch[half:], queue=queue))
+        return len(batch)
 
     def jobs(self, states: Iterable[State], *, workspace: str | None = None,
              limit: int = 50) -> list[Job]:

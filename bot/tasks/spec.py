@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from bot.core.kinds import Queue
 
-__all__ = ["JSON", "Job", "Periodic", "Queue", "Registry", "Retry", "State", "TaskQueue",
-           "TaskSpec"]
+__all__ = ["JSON", "Deferral", "Job", "Periodic", "Queue", "Registry", "Retry", "State",
+           "TaskQueue", "TaskSpec"]
 
 JSON = dict[str, Any]
 TaskFunction = Callable[..., None]  # called with the task's arguments as keywords
@@ -148,6 +148,17 @@ class Job:
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class Deferral:
+    """One task of a batch for :meth:`TaskQueue.defer_many`, with its own locks."""
+
+    args: JSON
+    lock: str | None = None
+    queueing_lock: str | None = None
+    priority: int = 0
+    at: datetime | None = None
+
+
 class TaskQueue(Protocol):
     """Where tasks are written before anyone waits on them, and listed for an admin."""
 
@@ -159,6 +170,10 @@ class TaskQueue(Protocol):
         ``lock``: tasks with the same lock run one at a time, in the order deferred.
         ``queueing_lock``: at most one task with it waits at a time. ``at``: not before.
         """
+
+    def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
+        """Store many tasks in few round trips (a tick's due pulls); how many were stored
+        (one whose queueing lock already waits is left out)."""
 
     def jobs(self, states: Iterable[State], *, workspace: str | None = None,
              limit: int = 50) -> list[Job]:
