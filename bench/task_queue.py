@@ -1,11 +1,11 @@
 """The task queue on PostgreSQL (procrastinate) with real processes: start latency, pull
 throughput per worker count, and ack latency while the workers are saturated.
 
-    python bench/queue.py                       # all three parts (about 7 minutes)
-    python bench/queue.py --part latency        # or scale, or ack
-    python bench/queue.py --tasks 500 --interval 50
-    python bench/queue.py --metrics 2000 --workers 1,2,4 --latency 20 [--analyze]
-    python bench/queue.py --commands 300 --rate 20 --backlog 3000
+    python bench/task_queue.py                       # all three parts (about 7 minutes)
+    python bench/task_queue.py --part latency        # or scale, or ack
+    python bench/task_queue.py --tasks 500 --interval 50
+    python bench/task_queue.py --metrics 2000 --workers 1,2,4 --latency 20 [--analyze]
+    python bench/task_queue.py --commands 300 --rate 20 --backlog 3000
 
 Starts a throwaway PostgreSQL cluster (tests/pg.py: fsync off), the fake Slack Web API
 (tests/fake_slack.py) in this process, and a loopback HTTP source in a process of its own
@@ -50,10 +50,7 @@ from __future__ import annotations
 import os
 import sys
 
-# This file is named like the standard library's `queue`: take its folder off the path
-# before anything imports `queue` (concurrent.futures, multiprocessing, httpx do).
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 ROOT = os.path.dirname(_HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
