@@ -79,7 +79,6 @@ class LocalWorker:
     def _work(self, queue: str) -> None:
         while not self._stopping.is_set():
             try:
-                self._before()  # claiming writes: let the acks in progress write first
                 claimed = self.queue.claim(queue, self.name, self.lease)
             except Exception:  # the database is away: try again in a moment
                 log.exception("could not claim a task from the %s queue", queue)
