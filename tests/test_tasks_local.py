@@ -381,6 +381,60 @@ def test_a_worker_runs_deferred_tasks_on_their_queues_and_removes_them(
     assert queue.jobs(ALL_STATES) == [] and None not in ids
 
 
+SLOW_POLL = 120.0  # longer than DEADLINE: a task seen in time was woken for, not polled
+
+
+def idle_after_first_look(clock: MovableClock, threads: int) -> None:
+    """Wait until each of ``threads`` worker threads has looked for work once (and, with
+    SLOW_POLL, gone to sleep)."""
+    eventually(lambda: clock.reads >= threads, "every worker thread looked once")
+    time.sleep(0.1)
+
+
+def test_a_deferred_task_wakes_one_idle_thread_of_its_queue_only(
+        queue: LocalQueue, calls: Calls, clock: MovableClock) -> None:
+    registry = Registry()
+    registry.add(recording(calls, "slack.work"))
+    threads = {Queue.INTERACTIVE: 4, Queue.PULLS: 4, Queue.DIGESTS: 4}
+    with running(LocalWorker(queue, registry, name="a", poll=SLOW_POLL, threads=threads)):
+        idle_after_first_look(clock, 12)
+        before = clock.reads
+        queue.defer("slack.work", {"n": 1})
+        calls.wait_for(lambda: len(calls.items) == 1, "the task ran before any poll")
+        time.sleep(0.2)
+        # the defer, the woken thread's claim, and its look for a next task: the other
+        # eleven threads slept on (waking them all costs a claim query each)
+        assert clock.reads - before <= 4
+
+
+def test_a_task_arriving_while_a_worker_looks_is_not_missed(queue: LocalQueue) -> None:
+    signal = queue.signal(Queue.PULLS)
+    seen = signal.version
+    queue.defer("pulls.metric", {}, queue=Queue.PULLS)  # between the look and the sleep
+    started = time.monotonic()
+    signal.wait(seen, SLOW_POLL)
+    assert time.monotonic() - started < DEADLINE
+
+
+def test_a_task_waiting_for_a_lock_held_in_another_queue_runs_when_it_is_released(
+        queue: LocalQueue, calls: Calls, clock: MovableClock) -> None:
+    release = threading.Event()
+    registry = Registry()
+    registry.add(TaskSpec("pulls.metric", lambda **_: release.wait(DEADLINE), Queue.PULLS,
+                          Retry()))
+    registry.add(recording(calls, "slack.work"))
+    threads = {Queue.INTERACTIVE: 1, Queue.PULLS: 1}
+    with running(LocalWorker(queue, registry, name="a", poll=SLOW_POLL, threads=threads)):
+        idle_after_first_look(clock, 2)
+        queue.defer("pulls.metric", {}, queue=Queue.PULLS, lock="metric:7")
+        eventually(lambda: queue.counts().get(("pulls", "doing")), "the pull runs")
+        queue.defer("slack.work", {"n": 1}, lock="metric:7")
+        time.sleep(0.2)
+        assert calls.items == []  # it waits for the lock
+        release.set()
+        calls.wait_for(lambda: len(calls.items) == 1, "the waiting task ran, unpolled")
+
+
 def test_a_queue_with_no_threads_runs_nothing(queue: LocalQueue, calls: Calls,
                                               clock: MovableClock) -> None:
     registry = Registry()

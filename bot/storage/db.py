@@ -15,14 +15,18 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.sqlite_writes import serial_writes_factory
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout, and writers that
+    take turns within this process (:mod:`bot.storage.sqlite_writes`)."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs["connect_args"].setdefault("factory", serial_writes_factory())
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         return engine

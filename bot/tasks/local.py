@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -29,14 +29,85 @@ TASKS: Table = LocalTask.__table__  # type: ignore[assignment]
 LEASE = timedelta(seconds=30)
 
 
+class Signal:
+    """Wakes this process's idle workers of one queue when tasks arrive: as many as there
+    are new tasks, not every thread of every queue. A worker reads :attr:`version` before
+    it looks for a task and waits only if nothing arrived since, so no wake-up is missed."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.version = 0
+
+    def notify(self, tasks: int = 1) -> None:
+        with self._condition:
+            self.version += 1
+            self._condition.notify(tasks)
+
+    def notify_all(self) -> None:
+        with self._condition:
+            self.version += 1
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds unless a task arrived after ``version`` was
+        ``seen``."""
+        with self._condition:
+            if self.version == seen:
+                self._condition.wait(timeout)
+
+
+INSERT = TASKS.insert().returning(TASKS.c.id)
+
+
+def _row(task: str, queue: str, item: Deferral, now: datetime) -> JSON:
+    return {"task": task, "queue": queue, "args": item.args, "priority": item.priority,
+            "lock": item.lock, "queueing_lock": item.queueing_lock,
+            "state": State.TODO.value, "attempts": 0, "scheduled_at": item.at,
+            "created_at": now}
+
+
+def _claim_statement() -> Update:
+    """``UPDATE … RETURNING`` that claims the next runnable task of ``:claim_queue`` at
+    ``:claim_now`` for ``:claim_worker`` until ``:claim_lease_until`` (built once: each
+    worker thread claims every second)."""
+    now = bindparam("claim_now", type_=TASKS.c.created_at.type)
+    other = TASKS.alias("other")
+    blocked = exists().where(
+        other.c.lock == TASKS.c.lock, other.c.id != TASKS.c.id,
+        or_(and_(other.c.state == State.DOING.value, other.c.lease_until >= now),
+            and_(other.c.state == State.TODO.value, other.c.id < TASKS.c.id)))
+    ready = or_(
+        and_(TASKS.c.state == State.TODO.value,
+             or_(TASKS.c.scheduled_at.is_(None), TASKS.c.scheduled_at <= now)),
+        and_(TASKS.c.state == State.DOING.value, TASKS.c.lease_until < now))
+    # SKIP LOCKED (PostgreSQL; SQLite writes one at a time anyway): two workers never
+    # pick the same row, and the outer ``ready`` re-checks it once it is locked.
+    candidate = (select(TASKS.c.id)
+                 .where(TASKS.c.queue == bindparam("claim_queue"), ready,
+                        or_(TASKS.c.lock.is_(None), ~blocked))
+                 .order_by(TASKS.c.priority.desc(), TASKS.c.id).limit(1)
+                 .with_for_update(skip_locked=True, of=TASKS)
+                 .scalar_subquery())
+    return (update(TASKS).where(TASKS.c.id == candidate, ready)
+            .values(state=State.DOING.value, attempts=TASKS.c.attempts + 1,
+                    worker=bindparam("claim_worker"),
+                    lease_until=bindparam("claim_lease_until", type_=TASKS.c.lease_until.type))
+            .returning(TASKS.c.id, TASKS.c.task, TASKS.c.args, TASKS.c.attempts, TASKS.c.lock))
+
+
+CLAIM = _claim_statement()
+
+
 @dataclass(frozen=True)
 class Claimed:
-    """A task a worker holds: its id, name, arguments and how many tries it has had."""
+    """A task a worker holds: its id, name, arguments, how many tries it has had, and its
+    lock."""
 
     id: int
     task: str
     args: JSON
     attempts: int
+    lock: str | None = None
 
 
 class LocalQueue:
@@ -45,76 +116,74 @@ class LocalQueue:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.changed = threading.Condition()  # wakes this process's idle workers
+        self._signals: dict[str, Signal] = {}
+        self._signals_lock = threading.Lock()
 
-    def _notify(self) -> None:
-        with self.changed:
-            self.changed.notify_all()
+    def signal(self, queue: str) -> Signal:
+        """What this process's idle workers of ``queue`` wait on."""
+        with self._signals_lock:
+            return self._signals.setdefault(str(queue), Signal())
+
+    def wake_all(self, *, one_each: bool = False) -> None:
+        """Wake every idle worker of this process (e.g. to stop), or one of each queue."""
+        with self._signals_lock:
+            signals = list(self._signals.values())
+        for signal in signals:
+            if one_each:
+                signal.notify()
+            else:
+                signal.notify_all()
+
+    def _released(self, claimed: Claimed) -> None:
+        # A task that waited for this one's lock may sit in another queue: the thread that
+        # ran this one looks in its own queue next, one idle thread of each looks in theirs.
+        if claimed.lock is not None:
+            self.wake_all(one_each=True)
 
     def defer(self, task: str, args: JSON, *, queue: Queue | None = None,
               lock: str | None = None, queueing_lock: str | None = None,
               at: datetime | None = None, priority: int = 0) -> int | None:
         """Store a task (see :class:`bot.tasks.spec.TaskQueue`)."""
-        row = LocalTask(task=task, queue=str(queue or Queue.INTERACTIVE), args=args,
-                        priority=priority, lock=lock, queueing_lock=queueing_lock,
-                        state=State.TODO.value, attempts=0, scheduled_at=at,
-                        created_at=self.clock())
+        queue_name = str(queue or Queue.INTERACTIVE)
+        row = _row(task, queue_name, Deferral(args, lock=lock, queueing_lock=queueing_lock,
+                                              at=at, priority=priority), self.clock())
         try:
             with transaction(self.sessions) as session:
-                session.add(row)
+                task_id: int = session.connection().execute(INSERT, row).scalar_one()
         except IntegrityError:
             if queueing_lock is None:
                 raise
             return None  # one is already waiting
-        self._notify()
-        return row.id
+        self.signal(queue_name).notify()
+        return task_id
 
     def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
         """Store many tasks in one transaction (see :class:`bot.tasks.spec.TaskQueue`)."""
         if not batch:
             return 0
         now = self.clock()
-        rows = [{"task": task, "queue": str(queue), "args": item.args,
-                 "priority": item.priority, "lock": item.lock,
-                 "queueing_lock": item.queueing_lock, "state": State.TODO.value,
-                 "attempts": 0, "scheduled_at": item.at, "created_at": now}
-                for item in batch]
+        rows = [_row(task, str(queue), item, now) for item in batch]
         with transaction(self.sessions) as session:
             insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite"
                       else postgresql_insert)
             stored = sum(len(session.execute(insert(TASKS).values(row)
                                              .on_conflict_do_nothing()
                                              .returning(TASKS.c.id)).all()) for row in rows)
-        self._notify()
+        if stored:
+            self.signal(queue).notify(stored)
         return stored
 
     def claim(self, queue: str, worker: str, lease: timedelta = LEASE) -> Claimed | None:
         """Take the next task of ``queue`` that may run now: due, and first in line of its
         lock with nothing of that lock running; or one whose worker's lease ran out."""
         now = self.clock()
-        other = TASKS.alias("other")
-        blocked = exists().where(
-            other.c.lock == TASKS.c.lock, other.c.id != TASKS.c.id,
-            or_(and_(other.c.state == State.DOING.value, other.c.lease_until >= now),
-                and_(other.c.state == State.TODO.value, other.c.id < TASKS.c.id)))
-        ready = or_(
-            and_(TASKS.c.state == State.TODO.value,
-                 or_(TASKS.c.scheduled_at.is_(None), TASKS.c.scheduled_at <= now)),
-            and_(TASKS.c.state == State.DOING.value, TASKS.c.lease_until < now))
-        # SKIP LOCKED (PostgreSQL; SQLite writes one at a time anyway): two workers never
-        # pick the same row, and the outer ``ready`` re-checks it once it is locked.
-        candidate = (select(TASKS.c.id)
-                     .where(TASKS.c.queue == queue, ready, or_(TASKS.c.lock.is_(None), ~blocked))
-                     .order_by(TASKS.c.priority.desc(), TASKS.c.id).limit(1)
-                     .with_for_update(skip_locked=True, of=TASKS)
-                     .scalar_subquery())
-        statement = (update(TASKS).where(TASKS.c.id == candidate, ready)
-                     .values(state=State.DOING.value, attempts=TASKS.c.attempts + 1,
-                             worker=worker, lease_until=now + lease)
-                     .returning(TASKS.c.id, TASKS.c.task, TASKS.c.args, TASKS.c.attempts))
         with transaction(self.sessions) as session:
-            row = session.execute(statement).first()
-        return None if row is None else Claimed(row.id, row.task, dict(row.args), row.attempts)
+            row = session.connection().execute(CLAIM, {
+                "claim_queue": queue, "claim_now": now, "claim_worker": worker,
+                "claim_lease_until": now + lease,
+            }).first()
+        return None if row is None else Claimed(row.id, row.task, dict(row.args), row.attempts,
+                                                 row.lock)
 
     def renew(self, ids: Iterable[int], worker: str, lease: timedelta = LEASE) -> None:
         """Extend the leases of the tasks ``worker`` is running."""
@@ -131,7 +200,7 @@ class LocalQueue:
         with transaction(self.sessions) as session:
             session.execute(delete(TASKS).where(TASKS.c.id == claimed.id,
                                                 TASKS.c.worker == worker))
-        self._notify()
+        self._released(claimed)
 
     def failed(self, claimed: Claimed, worker: str, error: str,
                retry_in: timedelta | None) -> None:
@@ -154,7 +223,7 @@ class LocalQueue:
             # it does the same work, so this retry gives way to it.
             with transaction(self.sessions) as session:
                 session.execute(delete(TASKS).where(*mine))
-        self._notify()
+        self._released(claimed)  # its lock, and its place in line if it retries later
 
     def has_work(self) -> bool:
         """Whether a task is running, or waiting and due now."""
@@ -191,7 +260,7 @@ class LocalQueue:
             # One with its queueing lock already waits and does the same work.
             with transaction(self.sessions) as session:
                 session.execute(delete(TASKS).where(*failed_one))
-        self._notify()
+        self.signal(failed[0].queue).notify()
         return True
 
     def counts(self) -> dict[tuple[str, str], int]:

@@ -64,8 +64,7 @@ class LocalWorker:
     def stop(self, timeout: float | None = None) -> None:
         """Take no new task; wait (up to ``timeout`` seconds) for the running ones."""
         self._stopping.set()
-        with self.queue.changed:
-            self.queue.changed.notify_all()
+        self.queue.wake_all()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -77,7 +76,9 @@ class LocalWorker:
     # ------------------------------------------------------------------ the threads
 
     def _work(self, queue: str) -> None:
+        signal = self.queue.signal(queue)
         while not self._stopping.is_set():
+            seen = signal.version
             try:
                 claimed = self.queue.claim(queue, self.name, self.lease)
             except Exception:  # the database is away: try again in a moment
@@ -85,9 +86,8 @@ class LocalWorker:
                 self._stopping.wait(self.poll)
                 continue
             if claimed is None:
-                with self.queue.changed:
-                    if not self._stopping.is_set():
-                        self.queue.changed.wait(self.poll)
+                if not self._stopping.is_set():
+                    signal.wait(seen, self.poll)
                 continue
             try:
                 self._run(claimed)
