@@ -2,7 +2,7 @@
 throughput per worker count, and ack latency while the workers are saturated.
 
     python bench/task_queue.py                       # all three parts (about 7 minutes)
-    python bench/task_queue.py --part latency        # or scale, or ack
+    python bench/task_queue.py --part latency        # or scale, ack, fetch
     python bench/task_queue.py --tasks 500 --interval 50
     python bench/task_queue.py --metrics 2000 --workers 1,2,4 --latency 20 [--analyze]
     python bench/task_queue.py --commands 300 --rate 20 --backlog 3000
@@ -43,6 +43,9 @@ are this machine's wall clock (``time.time()``; the bot's log lines to the milli
    generator in a process of its own: first with no worker running (the floor), then while
    two workers pull a backlog of ``--backlog`` due metrics (deferred by their start-up
    tick). Goal: ack p99 <= 300 ms. Then checks that every record was stored.
+4. fetch: procrastinate's fetch of the next job, ``--metrics`` and 4 × ``--metrics`` pulls
+   waiting as one tick defers them, before PostgreSQL has statistics on them: at migration
+   0010, then with 0011's index on the lock; floor: after ``ANALYZE``.
 """
 
 from __future__ import annotations
@@ -430,12 +433,12 @@ class Bench:
     every: str = field(default_factory=pulled_every)
 
     @contextmanager
-    def database(self, hint: str) -> Iterator[Database]:
-        """A fresh, migrated database; dropped afterwards."""
+    def database(self, hint: str, revision: str = "heads") -> Iterator[Database]:
+        """A fresh database migrated to ``revision``; dropped afterwards."""
         name = self.cluster.create_database(f"queue_{hint}")
         url = self.cluster.url(name)
         engine = make_engine(url)
-        upgrade(engine)
+        upgrade(engine, revision)
         try:
             yield Database(name, url, engine, session_factory(engine))
         finally:
@@ -1080,7 +1083,46 @@ def part_ack(bench: Bench, options: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------- main
 
-PARTS = {"latency": part_latency, "scale": part_scale, "ack": part_ack}
+FETCH = ("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['pulls'], "
+         "(SELECT id FROM procrastinate_workers LIMIT 1))")
+
+
+def fetch_ms(db: Database, times: int = 20) -> float:
+    """Median ms of procrastinate's fetch of the next pull, each rolled back (the queue
+    stays as it is)."""
+    spent = []
+    for _ in range(times):
+        with db.engine.connect() as connection:
+            started = time.perf_counter()
+            connection.execute(text(FETCH)).all()
+            spent.append((time.perf_counter() - started) * 1000)
+            connection.rollback()
+    return statistics.median(spent)
+
+
+def part_fetch(bench: Bench, options: argparse.Namespace) -> None:
+    print("\n== fetch: one fetch of a pull from a queue the minute's tick just filled ==")
+    for waiting in (options.metrics, options.metrics * 4):
+        with bench.database(f"fetch{waiting}", revision="0010") as db:
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, "
+                    "queueing_lock, args, status) SELECT 'pulls', 'pulls.metric', "
+                    "'metric:' || n, 'metric:' || n, jsonb_build_object('metric_id', n), "
+                    "'todo' FROM generate_series(1, :waiting) AS n"), {"waiting": waiting})
+                connection.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+            before = fetch_ms(db)
+            upgrade(db.engine)  # 0011: the index on (lock, priority, id)
+            after = fetch_ms(db)
+            with db.engine.begin() as connection:
+                connection.execute(text("ANALYZE procrastinate_jobs"))
+            floor = fetch_ms(db)
+        print(f"{waiting} pulls waiting, no statistics yet: {before:.1f} ms without the lock "
+              f"index (0010), {after:.1f} ms with it (0011); floor, the same fetch once "
+              f"ANALYZE has run: {floor:.1f} ms; ratio {after / floor:.1f}x", flush=True)
+
+
+PARTS = {"latency": part_latency, "scale": part_scale, "ack": part_ack, "fetch": part_fetch}
 
 
 def main() -> int:

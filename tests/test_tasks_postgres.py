@@ -151,6 +151,32 @@ def test_defer_many_stores_a_batch_and_leaves_out_those_whose_queueing_lock_wait
     assert sorted(j.args["metric_id"] for j in queue.jobs([State.TODO])) == list(range(1, 9))
 
 
+def jobs_table_rows_estimate(sessions: sessionmaker[Session]) -> float:
+    """PostgreSQL's estimate of procrastinate_jobs' rows: -1 until it was analyzed."""
+    with sessions() as session:
+        return float(session.execute(text(
+            "SELECT reltuples FROM pg_class WHERE relname = 'procrastinate_jobs'")).scalar_one())
+
+
+def test_the_fetch_finds_a_jobs_lock_by_index(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        plan = "\n".join(session.execute(text(
+            "EXPLAIN SELECT 1 FROM procrastinate_jobs WHERE lock = 'metric:1' "
+            "AND status IN ('todo', 'doing')")).scalars())
+    assert "outcome_procrastinate_jobs_lock_todo_doing" in plan
+
+
+def test_a_large_batch_is_analyzed_so_the_fetch_is_planned_for_a_full_queue(
+        queue: PostgresQueue, sessions: sessionmaker[Session]) -> None:
+    small = [Deferral({"metric_id": n}, lock=f"m{n}") for n in range(10)]
+    queue.defer_many("pulls.metric", small, queue=Queue.PULLS)
+    assert jobs_table_rows_estimate(sessions) == -1
+
+    large = [Deferral({"metric_id": n}, lock=f"m{n}") for n in range(10, 610)]
+    assert queue.defer_many("pulls.metric", large, queue=Queue.PULLS) == 600
+    assert jobs_table_rows_estimate(sessions) == 610
+
+
 def test_a_worker_runs_tasks_on_their_queues_and_leaves_a_queue_without_threads(
         postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
     registry = Registry()

@@ -30,6 +30,7 @@ from procrastinate.jobs import Job as ProcrastinateJob
 from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.tasks.spec import JSON, Deferral, Job, Queue, Registry, State, TaskSpec
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 STALLED_AFTER_SECONDS = 30.0  # a worker silent this long is dead: its tasks run again
 DEFER_POOL_SIZE = 4  # connections a process defers and lists through
+ANALYZE_AFTER = 500  # jobs deferred at once: enough to change how a fetch is best planned
 # A new task wakes a worker at once (LISTEN/NOTIFY); one scheduled for later (a retry, a
 # digest's next message) is seen within this.
 POLL_SECONDS = 1.0
@@ -93,7 +95,20 @@ class PostgresQueue:
 
     def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
         """Store many tasks in one query; when one's queueing lock already waits (the
-        database refuses the whole batch), the halves are tried on their own."""
+        database refuses the whole batch), the halves are tried on their own. After a
+        large batch the jobs table is analyzed: until PostgreSQL has statistics on a full
+        queue, it plans each fetch as a scan of every waiting job."""
+        stored = self._defer_batch(task, batch, queue)
+        if stored >= ANALYZE_AFTER:
+            try:
+                with self.sessions.begin() as session:
+                    session.execute(text("ANALYZE procrastinate_jobs"))
+            except SQLAlchemyError as exc:  # the jobs are stored; autovacuum analyzes later
+                log.warning("could not analyze the task queue's table: %s",
+                            type(exc).__name__)
+        return stored
+
+    def _defer_batch(self, task: str, batch: list[Deferral], queue: Queue) -> int:
         if not batch:
             return 0
         jobs = [ProcrastinateJob(queue=str(queue), task_name=task, task_kwargs=item.args,
@@ -106,8 +121,8 @@ class PostgresQueue:
             if len(batch) == 1:
                 return 0
             half = len(batch) // 2
-            return (self.defer_many(task, batch[:half], queue=queue)
-                    + self.defer_many(task, batch[half:], queue=queue))
+            return (self._defer_batch(task, batch[:half], queue)
+                    + self._defer_batch(task, batch[half:], queue))
         return len(batch)
 
     def jobs(self, states: Iterable[State], *, workspace: str | None = None,
