@@ -45,7 +45,9 @@ are this machine's wall clock (``time.time()``; the bot's log lines to the milli
    tick). Goal: ack p99 <= 300 ms. Then checks that every record was stored.
 4. fetch: procrastinate's fetch of the next job, ``--metrics`` and 4 × ``--metrics`` pulls
    waiting as one tick defers them, before PostgreSQL has statistics on them: at migration
-   0010, then with 0011's index on the lock; floor: after ``ANALYZE``.
+   0010, then with 0011's index on the lock; floor: after ``ANALYZE``. Then the next
+   tick's ``defer_many`` while all ``--metrics`` pulls still wait (floor: the one query
+   that finds them waiting).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ from bot.core.settings import DEFAULT_WORKER_THREADS, WORKER_THREADS  # noqa: E4
 from bot.storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from bot.storage.models import Initiative, Metric  # noqa: E402
 from bot.tasks.postgres import PostgresQueue, conninfo  # noqa: E402
-from bot.tasks.spec import Queue  # noqa: E402
+from bot.tasks.spec import Deferral, Queue  # noqa: E402
 
 GOAL_MS = 300.0
 PULLS_THREADS = DEFAULT_WORKER_THREADS[Queue.PULLS]
@@ -1120,6 +1122,32 @@ def part_fetch(bench: Bench, options: argparse.Namespace) -> None:
         print(f"{waiting} pulls waiting, no statistics yet: {before:.1f} ms without the lock "
               f"index (0010), {after:.1f} ms with it (0011); floor, the same fetch once "
               f"ANALYZE has run: {floor:.1f} ms; ratio {after / floor:.1f}x", flush=True)
+    redefer_waiting(bench, options.metrics)
+
+
+def redefer_waiting(bench: Bench, waiting: int) -> None:
+    """The next minute's tick while every pull it defers still waits from the last."""
+    batch = [Deferral({"metric_id": n}, lock=metric_lock(n), queueing_lock=metric_lock(n))
+             for n in range(1, waiting + 1)]
+    with bench.database("redefer") as db:
+        queue = PostgresQueue(db.url, db.sessions)
+        try:
+            queue.defer_many(PULL_METRIC, batch, queue=Queue.PULLS)
+            started = time.perf_counter()
+            stored = queue.defer_many(PULL_METRIC, batch, queue=Queue.PULLS)
+            spent = (time.perf_counter() - started) * 1000
+        finally:
+            queue.close()
+        locks = [item.queueing_lock for item in batch]
+        with db.engine.connect() as connection:
+            started = time.perf_counter()
+            connection.execute(text("SELECT queueing_lock FROM procrastinate_jobs WHERE "
+                                    "status = 'todo' AND queueing_lock = ANY(:locks)"),
+                               {"locks": locks}).all()
+            floor = (time.perf_counter() - started) * 1000
+    print(f"a tick deferring {waiting} pulls that all still wait: {stored} stored in "
+          f"{spent:.1f} ms; floor, the query for waiting queueing locks alone: {floor:.1f} ms;"
+          f" ratio {spent / floor:.1f}x", flush=True)
 
 
 PARTS = {"latency": part_latency, "scale": part_scale, "ack": part_ack, "fetch": part_fetch}

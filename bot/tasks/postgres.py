@@ -94,11 +94,15 @@ class PostgresQueue:
             return None
 
     def defer_many(self, task: str, batch: list[Deferral], *, queue: Queue) -> int:
-        """Store many tasks in one query; when one's queueing lock already waits (the
-        database refuses the whole batch), the halves are tried on their own. After a
-        large batch the jobs table is analyzed: until PostgreSQL has statistics on a full
-        queue, it plans each fetch as a scan of every waiting job."""
-        stored = self._defer_batch(task, batch, queue)
+        """Store many tasks in one query, leaving out those whose queueing lock already
+        has a task waiting; one deferred meanwhile makes the database refuse the whole
+        batch, and then the halves are tried on their own. After a large batch the jobs
+        table is analyzed: until PostgreSQL has statistics on a full queue, it plans each
+        fetch as a scan of every waiting job."""
+        waiting = self._waiting_queueing_locks(
+            [item.queueing_lock for item in batch if item.queueing_lock is not None])
+        stored = self._defer_batch(
+            task, [item for item in batch if item.queueing_lock not in waiting], queue)
         if stored >= ANALYZE_AFTER:
             try:
                 with self.sessions.begin() as session:
@@ -107,6 +111,15 @@ class PostgresQueue:
                 log.warning("could not analyze the task queue's table: %s",
                             type(exc).__name__)
         return stored
+
+    def _waiting_queueing_locks(self, locks: list[str]) -> set[str]:
+        if not locks:
+            return set()
+        with self.sessions() as session:
+            return set(session.execute(text(
+                "SELECT queueing_lock FROM procrastinate_jobs "
+                "WHERE status = 'todo' AND queueing_lock = ANY(:locks)"),
+                {"locks": locks}).scalars())
 
     def _defer_batch(self, task: str, batch: list[Deferral], queue: Queue) -> int:
         if not batch:
