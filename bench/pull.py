@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.models import Initiative, Metric, PullAttempt, Sample
+from metrics.connections import Connection, Connections
 from metrics.jobs import PullJob, pulled_metrics
 from metrics.pulling import Puller, PullPolicy
 from metrics.resources import open_resources
@@ -74,8 +75,14 @@ def load(sessions, port: int) -> None:
                 session.add(Metric(
                     initiative=initiative, key=f"m{j:02d}", name=f"M{j}", target_value=1.0,
                     source_kind="http",
-                    source_config={"url": f"http://127.0.0.1:{port}/i{i}/m{j}",
+                    source_config={"connection": "bench", "path": f"/i{i}/m{j}",
                                    "value": "n"}))
+
+
+def bench_connection(port: int) -> Connections:
+    """The operator's connection to the loopback server (private addresses allowed)."""
+    return Connections({"bench": Connection("bench", "http", f"http://127.0.0.1:{port}",
+                                            allow_private=("127.0.0.1/32",))})
 
 
 def main() -> int:
@@ -99,7 +106,7 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.05)
-        resources = open_resources()
+        resources = open_resources(connections=bench_connection(port))
         policy = PullPolicy(concurrency=options.concurrency)
         puller = Puller(sessions, resources, policy, clock=lambda: datetime.now(UTC))
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from bot.core.kinds import InitiativeStatus
 from bot.core.values import parse_duration
@@ -66,6 +66,7 @@ def pulled_metrics(session: Session, workspace: str | None = None, *,
                    ids: list[int] | None = None) -> list[Metric]:
     """Metrics with a pulled source, in active initiatives, optionally narrowed."""
     query = (select(Metric).join(Metric.initiative)
+             .options(contains_eager(Metric.initiative))  # PullJob.of reads it
              .where(Metric.source_kind.not_in(unpulled_kinds()),
                     Initiative.status != InitiativeStatus.ARCHIVED.value)
              .order_by(Initiative.key, Metric.key))
