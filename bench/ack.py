@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,13 +47,10 @@ sys.path.insert(0, str(ROOT))
 
 from fake_slack import BOT_TOKEN, TEAM, FakeSlack  # noqa: E402
 from slack_helpers import (  # noqa: E402
-    CHANNEL,
-    PO,
     SIGNING_SECRET,
     HTTPResult,
-    http_request,
+    command_request,
     migrated_engine,
-    signature_headers,
 )
 from sqlalchemy import func, select  # noqa: E402
 
@@ -126,17 +122,6 @@ def serve_bot(database_url: str, api_url: str, ready: multiprocessing.Queue,
     for worker in multiprocessing.active_children():
         worker.terminate()
         worker.join(timeout=10)
-
-
-def command_request(bot_url: str, response_url: str, text: str) -> HTTPResult:
-    """``/outcome <text>`` signed as Slack sends it; answers go to ``response_url``."""
-    form = urlencode({
-        "token": "legacy", "team_id": TEAM, "team_domain": "acme",
-        "channel_id": CHANNEL, "channel_name": "reviews", "user_id": PO,
-        "user_name": "ana", "command": "/outcome", "text": text, "api_app_id": "A0FAKE",
-        "response_url": response_url, "trigger_id": f"trigger-{time.monotonic_ns()}"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **signature_headers(form)}
-    return http_request(f"{bot_url}/slack/events", "POST", form, headers)
 
 
 @dataclass

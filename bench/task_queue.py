@@ -80,7 +80,6 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
@@ -97,9 +96,7 @@ from slack_helpers import (  # noqa: E402
     CHANNEL,
     ENG,
     PO,
-    HTTPResult,
-    http_request,
-    signature_headers,
+    command_request,
 )
 from sqlalchemy import Engine, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -944,17 +941,6 @@ def part_scale(bench: Bench, options: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------- 3. ack
-
-def command_request(bot_url: str, response_url: str, text_: str) -> HTTPResult:
-    """``/outcome <text>`` signed as Slack sends it."""
-    form = urlencode({
-        "token": "legacy", "team_id": TEAM, "team_domain": "acme",
-        "channel_id": CHANNEL, "channel_name": "reviews", "user_id": PO,
-        "user_name": "ana", "command": "/outcome", "text": text_, "api_app_id": "A0FAKE",
-        "response_url": response_url, "trigger_id": f"trigger-{time.monotonic_ns()}"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **signature_headers(form)}
-    return http_request(f"{bot_url}/slack/events", "POST", form, headers)
-
 
 def send_commands(bot_url: str, response_base: str, texts: list[str], rate: float,
                   concurrency: int) -> tuple[list[tuple[int, str, float]], int]:

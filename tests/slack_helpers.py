@@ -82,6 +82,19 @@ def http_request(url: str, method: str = "GET", body: str = "",
         connection.close()
 
 
+def command_request(bot_url: str, response_url: str, text: str, *, user: str = PO,
+                    channel: str = CHANNEL, team: str = TEAM) -> HTTPResult:
+    """``/outcome <text>`` signed as Slack sends it to ``bot_url``; answers go to
+    ``response_url``."""
+    form = urlencode({
+        "token": "legacy", "team_id": team, "team_domain": "acme", "channel_id": channel,
+        "channel_name": "reviews", "user_id": user, "user_name": user.lower(),
+        "command": "/outcome", "text": text, "api_app_id": "A0FAKE",
+        "response_url": response_url, "trigger_id": f"trigger-{time.monotonic_ns()}"})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signature_headers(form)}
+    return http_request(f"{bot_url}/slack/events", "POST", form, headers)
+
+
 @dataclass
 class Bot:
     """The bot's HTTP endpoint and what it runs on."""
@@ -108,14 +121,8 @@ class Bot:
     def command(self, text: str, *, user: str = PO, channel: str = CHANNEL,
                 team: str | None = None) -> HTTPResult:
         """``/outcome <text>`` as Slack sends it; the response URL points at the fake."""
-        form = {
-            "token": "legacy", "team_id": team or self.team, "team_domain": "acme",
-            "channel_id": channel, "channel_name": "reviews", "user_id": user,
-            "user_name": user.lower(), "command": "/outcome", "text": text,
-            "api_app_id": "A0FAKE", "response_url": self.slack.response_url(),
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        }
-        return self.post(urlencode(form), "application/x-www-form-urlencoded")
+        return command_request(self.server.url, self.slack.response_url(), text, user=user,
+                               channel=channel, team=team or self.team)
 
     def interaction(self, payload: dict[str, Any]) -> HTTPResult:
         body = urlencode({"payload": json.dumps(payload)})

@@ -10,26 +10,34 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from task_helpers import DEADLINE, Calls, eventually
 
 from bot.core.errors import OutcomeError
 from bot.storage.db import make_engine, session_factory
 from bot.tasks.local import LocalQueue
-from bot.tasks.spec import Deferral, Periodic, Queue, Registry, Retry, State, TaskSpec
-from bot.tasks.worker import LocalWorker, error_text
+from bot.tasks.spec import (
+    Deferral,
+    Periodic,
+    Queue,
+    Registry,
+    Retry,
+    State,
+    TaskSpec,
+    error_text,
+)
+from bot.tasks.worker import LocalWorker
 
 START = datetime(2031, 3, 4, 10, 0, 5, tzinfo=UTC)  # 5 s into a minute
-DEADLINE = 30.0  # seconds a condition may take on a loaded machine
 POLL = 0.02  # the workers' idle poll in these tests
 ALL_STATES = (State.TODO, State.DOING, State.FAILED)
-T = TypeVar("T")
 
 
 class MovableClock:
@@ -49,39 +57,6 @@ class MovableClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += timedelta(seconds=seconds)
-
-
-class Calls:
-    """What the task functions were called with, in order; tests wait on it."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, dict[str, Any]]] = []
-        self.changed = threading.Condition()
-
-    def record(self, task: str, args: dict[str, Any]) -> None:
-        with self.changed:
-            self.items.append((task, args))
-            self.changed.notify_all()
-
-    def of(self, task: str) -> list[dict[str, Any]]:
-        with self.changed:
-            return [args for name, args in self.items if name == task]
-
-    def wait_for(self, predicate: Callable[[], bool], what: str) -> None:
-        with self.changed:
-            assert self.changed.wait_for(predicate, DEADLINE), f"timed out waiting: {what}"
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    """``probe()`` once it is truthy (the database is read again every few ms)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting: {what}")
-        time.sleep(0.01)
 
 
 def polls_pass(clock: MovableClock, reads: int = 20) -> None:

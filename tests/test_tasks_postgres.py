@@ -13,57 +13,24 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from task_helpers import DEADLINE, Calls, eventually
 
+from bot.core.errors import OutcomeError
 from bot.storage.db import make_engine, session_factory, upgrade
 from bot.tasks.postgres import PostgresQueue, PostgresWorker
 from bot.tasks.spec import Deferral, Job, Periodic, Queue, Registry, Retry, State, TaskSpec
 
 pytestmark = pytest.mark.postgres
 
-DEADLINE = 30.0  # seconds a condition may take on a loaded machine (procrastinate polls 5 s)
 ALL_STATES = (State.TODO, State.DOING, State.FAILED)
-T = TypeVar("T")
-
-
-class Calls:
-    """What the task functions were called with, in order; tests wait on it."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, dict[str, Any]]] = []
-        self.changed = threading.Condition()
-
-    def record(self, task: str, args: dict[str, Any]) -> None:
-        with self.changed:
-            self.items.append((task, args))
-            self.changed.notify_all()
-
-    def of(self, task: str) -> list[dict[str, Any]]:
-        with self.changed:
-            return [args for name, args in self.items if name == task]
-
-    def wait_for(self, predicate: Callable[[], bool], what: str) -> None:
-        with self.changed:
-            assert self.changed.wait_for(predicate, DEADLINE), f"timed out waiting: {what}"
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    """``probe()`` once it is truthy (read again every few ms)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting: {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -245,7 +212,8 @@ def test_a_failing_task_ends_failed_after_its_attempts_and_runs_again_on_retry(
         task = queue.defer("pulls.metric", {"workspace": "T1", "metric_id": 5},
                            queue=Queue.PULLS)
         failed = eventually(lambda: queue.jobs([State.FAILED]), "the task failed for good")
-        assert [(j.id, j.state) for j in failed] == [(task, "failed")]
+        assert [(j.id, j.state, j.error) for j in failed] == [
+            (task, "failed", "ConnectionError")]  # a foreign error: its type, no message
         assert len(calls.of("pull")) == 2  # two tries in all, as Retry(attempts=2) says
         assert queue.counts() == {("pulls", "failed"): 1}
 
@@ -255,6 +223,8 @@ def test_a_failing_task_ends_failed_after_its_attempts_and_runs_again_on_retry(
         calls.wait_for(lambda: len(calls.items) == 3, "the retried task ran")
         eventually(lambda: stored(queue, task) is None, "the retried task succeeded")
     assert calls.of("pull") == [{"workspace": "T1", "metric_id": 5}] * 3
+    with queue.sessions() as session:  # the reason went with its job
+        assert session.execute(text("SELECT count(*) FROM outcome_task_errors")).scalar() == 0
 
 
 def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
@@ -281,14 +251,15 @@ def test_a_task_of_one_try_is_not_retried(postgres_url: str, queue: PostgresQueu
                                           calls: Calls) -> None:
     def tick() -> None:
         calls.record("digests.tick", {})
-        raise RuntimeError("no")
+        raise OutcomeError("The review channel is archived; pick another one")
 
     registry = Registry()
     registry.add(TaskSpec("digests.tick", tick, Queue.SCHEDULE, Retry(attempts=1)))
     with working(postgres_url, registry, {Queue.SCHEDULE: 1}):
         task = queue.defer("digests.tick", {}, queue=Queue.SCHEDULE)
         failed = eventually(lambda: queue.jobs([State.FAILED]), "the task failed")
-    assert [(j.id, j.state) for j in failed] == [(task, "failed")]
+    assert [(j.id, j.state, j.error) for j in failed] == [
+        (task, "failed", "The review channel is archived; pick another one")]
     assert len(calls.of("digests.tick")) == 1
 
 

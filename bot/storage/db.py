@@ -84,14 +84,20 @@ def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T],
     raise AssertionError("unreachable")
 
 
-# Tables that another library creates and owns (procrastinate's, made by migration 0010):
-# the models do not describe them, so comparing the schema with the models skips them.
+# Tables that another library creates and owns (procrastinate's, made by migration 0010),
+# and ours that only exist beside them (0012): the models do not describe them, so
+# comparing the schema with the models skips them.
 FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+BESIDE_FOREIGN_TABLES = ("outcome_task_errors",)
 
 
 def is_ours(name: str | None, type_: str, _parents: object = None) -> bool:
-    """Alembic's ``include_name`` hook: False for another library's tables."""
-    return not (type_ == "table" and (name or "").startswith(FOREIGN_TABLE_PREFIXES))
+    """Alembic's ``include_name`` hook: False for another library's tables and for those
+    that only exist beside them."""
+    if type_ != "table":
+        return True
+    return not ((name or "").startswith(FOREIGN_TABLE_PREFIXES)
+                or name in BESIDE_FOREIGN_TABLES)
 
 
 def alembic_config(engine: Engine) -> Config:

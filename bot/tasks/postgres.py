@@ -33,7 +33,16 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tasks.spec import JSON, Deferral, Job, Queue, Registry, State, TaskSpec
+from bot.tasks.spec import (
+    JSON,
+    Deferral,
+    Job,
+    Queue,
+    Registry,
+    State,
+    TaskSpec,
+    error_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +149,19 @@ class PostgresQueue:
 
     def jobs(self, states: Iterable[State], *, workspace: str | None = None,
              limit: int = 50) -> list[Job]:
-        query = ("SELECT id, task_name, queue_name, status::text AS status, attempts, args, "
-                 "scheduled_at FROM procrastinate_jobs WHERE status::text = ANY(:states)")
+        query = ("SELECT j.id, j.task_name, j.queue_name, j.status::text AS status, "
+                 "j.attempts, j.args, j.scheduled_at, coalesce(e.error, '') AS error "
+                 "FROM procrastinate_jobs j LEFT JOIN outcome_task_errors e "
+                 "ON e.job_id = j.id WHERE j.status::text = ANY(:states)")
         params: dict[str, Any] = {"states": [State(s).value for s in states],
                                   "limit": limit}
         if workspace is not None:
-            query += " AND args->>'workspace' = :workspace"
+            query += " AND j.args->>'workspace' = :workspace"
             params["workspace"] = workspace
         with self.sessions() as session:
-            rows = session.execute(text(query + " ORDER BY id LIMIT :limit"), params)
+            rows = session.execute(text(query + " ORDER BY j.id LIMIT :limit"), params)
             return [Job(row.id, row.task_name, row.queue_name, row.status, row.attempts,
-                        dict(row.args), row.scheduled_at) for row in rows]
+                        dict(row.args), row.scheduled_at, row.error) for row in rows]
 
     def retry(self, job_id: int, *, workspace: str | None = None) -> bool:
         if not any(job.id == job_id for job in self.jobs([State.FAILED],
@@ -234,26 +245,41 @@ async def _recover_stalled(app: procrastinate.App, every: float, stalled_after: 
         await asyncio.sleep(every)
 
 
-async def _give_way(call_next: Any, context: Any, worker: Worker) -> Any:
-    """A task that failed and would be retried while another of its queueing lock waits
-    gives way to that one (the same work): its retry would be a second waiting task of the
-    lock, which the database refuses, leaving it *doing* for good and holding its lock."""
+async def _after_failure(call_next: Any, context: Any, worker: Worker) -> Any:
+    """Note why a task failed, for ``outcome jobs`` (procrastinate keeps only that it did).
+    A task that failed and would be retried while another of its queueing lock waits gives
+    way to that one (the same work) instead: its retry would be a second waiting task of
+    the lock, which the database refuses, leaving it *doing* for good and holding its
+    lock."""
     try:
         return await call_next()
     except Exception as exc:
         job = context.job
-        task = worker.app.tasks.get(job.task_name)
-        if job.queueing_lock is None or task is None or task.get_retry_exception(
-                exception=exc, job=job) is None:
-            raise
-        row = await worker.app.connector.execute_query_one_async(
-            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE status = 'todo' "
-            "AND queueing_lock = %(lock)s) AS waiting", lock=job.queueing_lock)
-        if not row["waiting"]:
-            raise
-        log.warning("task %s (%s) failed (%s); the one waiting with its queueing lock "
-                    "runs instead", job.task_name, job.id, type(exc).__name__)
-        return None
+        if await _waiting_for_its_lock(worker, job, exc):
+            log.warning("task %s (%s) failed (%s); the one waiting with its queueing lock "
+                        "runs instead", job.task_name, job.id, type(exc).__name__)
+            return None
+        try:
+            await worker.app.connector.execute_query_async(
+                "INSERT INTO outcome_task_errors (job_id, error) VALUES (%(id)s, %(error)s) "
+                "ON CONFLICT (job_id) DO UPDATE SET error = EXCLUDED.error, "
+                "noted_at = now()", id=job.id, error=error_text(exc)[:2000])
+        except Exception as note_failure:  # the task's own failure is what matters
+            log.warning("could not note why task %s failed: %s", job.id,
+                        type(note_failure).__name__)
+        raise
+
+
+async def _waiting_for_its_lock(worker: Worker, job: ProcrastinateJob, exc: Exception
+                                ) -> bool:
+    task = worker.app.tasks.get(job.task_name)
+    if job.queueing_lock is None or task is None or task.get_retry_exception(
+            exception=exc, job=job) is None:
+        return False
+    row = await worker.app.connector.execute_query_one_async(
+        "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE status = 'todo' "
+        "AND queueing_lock = %(lock)s) AS waiting", lock=job.queueing_lock)
+    return bool(row["waiting"])
 
 
 class PostgresWorker:
@@ -308,7 +334,7 @@ class PostgresWorker:
                        update_heartbeat_interval=self.heartbeat,
                        stalled_worker_timeout=self.stalled_after,
                        fetch_job_polling_interval=POLL_SECONDS,
-                       worker_middleware=[_give_way])
+                       worker_middleware=[_after_failure])
                 for queue, count in self.threads.items()]
             if signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):

@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.errors import OutcomeError
 from bot.core.kinds import Queue
 
 __all__ = ["JSON", "Deferral", "Job", "Periodic", "Queue", "Registry", "Retry", "State",
-           "TaskQueue", "TaskSpec"]
+           "TaskQueue", "TaskSpec", "error_text"]
 
 JSON = dict[str, Any]
 TaskFunction = Callable[..., None]  # called with the task's arguments as keywords
+
+
+def error_text(exc: BaseException) -> str:
+    """What a failed task records: an error's own message when it is ours (written for
+    people), else only its type (a foreign message may quote a secret)."""
+    if isinstance(exc, OutcomeError):
+        return exc.message
+    return type(exc).__name__
 
 
 @dataclass(frozen=True)

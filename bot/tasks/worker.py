@@ -13,23 +13,14 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from bot.core.errors import OutcomeError
 from bot.core.settings import DEFAULT_WORKER_THREADS
 from bot.tasks.local import LEASE, Claimed, LocalQueue
-from bot.tasks.spec import Queue, Registry
+from bot.tasks.spec import Queue, Registry, error_text
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 1.0  # tasks deferred by another process, or due later, are seen this soon
 DEFAULT_THREADS: Mapping[Queue, int] = DEFAULT_WORKER_THREADS  # OUTCOME_WORKER_THREADS
-
-
-def error_text(exc: BaseException) -> str:
-    """What a failed task records: an error's own message when it is ours (written for
-    people), else only its type (a foreign message may quote a secret)."""
-    if isinstance(exc, OutcomeError):
-        return exc.message
-    return type(exc).__name__
 
 
 class LocalWorker:
