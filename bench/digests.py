@@ -16,6 +16,7 @@ that sleep out each channel's pace) for comparison.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -81,13 +82,42 @@ def run_whole(sessions, poster, channels: int) -> float:
 
 
 def timed(start, stop, poster, channels: int) -> float:
+    """Seconds from ``start()`` to the last thread reply; prints where the CPU went."""
     slack = poster.slack
+    finished = PartsCounter(slack)
+    cpu_before = time.process_time()
     started = time.perf_counter()
     start()
-    slack.wait_for(lambda: len(parts_by_key(slack)) >= channels, timeout=3600)
+    slack.wait_for(lambda: finished() >= channels, timeout=3600)
     elapsed = time.perf_counter() - started
+    charts_cpu = sum(cpu_seconds(child.pid) for child in multiprocessing.active_children())
+    print(f"CPU: {time.process_time() - cpu_before:.1f} s in this process (the bot's "
+          f"workers and the fake Slack), {charts_cpu:.1f} s in the chart workers")
     stop()
     return elapsed
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PartsCounter:
+    """How many thread replies completing an initiative the fake Slack holds, read from
+    the messages that arrived since the last call (a scan of all of them on every
+    wake-up would cost the bot CPU it is being timed on)."""
+
+    def __init__(self, slack) -> None:
+        self.slack, self.seen, self.parts = slack, 0, 0
+
+    def __call__(self) -> int:
+        messages = self.slack.messages
+        for message in messages[self.seen:]:
+            if (message.metadata or {}).get("event_type") == "outcome_digest_part":
+                self.parts += 1
+        self.seen = len(messages)
+        return self.parts
 
 
 def main() -> None:

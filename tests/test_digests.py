@@ -29,6 +29,8 @@ class RecordingPoster:
         self.replies: list[tuple[str, str, str]] = []  # (thread_ts, run_key, initiative)
         self.nudges: list[tuple[str, str]] = []
         self.prepared: list[tuple[str, list[str]]] = []
+        self.reviews: list = []  # the reviews headlines were posted from
+        self.posted: list = []  # the initiative reviews thread replies were posted from
         self.fail_replies = 0
         self.die_after_headline = False
         self.lock = threading.Lock()
@@ -39,6 +41,7 @@ class RecordingPoster:
     def post_headline(self, channel, review, run_key, late):
         with self.lock:
             self.headlines.append((channel, run_key, late))
+            self.reviews.append(review)
         if self.die_after_headline:
             raise Killed
         return f"ts-{len(self.headlines) - 1}"
@@ -47,6 +50,7 @@ class RecordingPoster:
         return (thread_ts, run_key, part) in self.replies
 
     def post_initiative(self, channel, thread_ts, initiative, run_key):
+        self.posted.append(initiative)
         if self.fail_replies:
             self.fail_replies -= 1
             self.replies.append((thread_ts, run_key, initiative.key))  # posted, then crashed
@@ -208,6 +212,49 @@ def test_a_paced_digest_posts_its_headline_then_its_thread_after_the_pace(sessio
     # Taking up a pause is no crash: attempts unchanged, so nothing was looked up again.
     assert (state.state, state.attempts) == ("done", 1)
     assert due_now(clock, FIRE + timedelta(minutes=1)) == []
+
+
+def record_during_the_pause(sessions, value: int) -> None:
+    ctx = Context(Actor("T1", "ana"), sessions, now=lambda: FIRE)
+    reply = run(f"record fleet.deploy {value} at=2026-11-19", ctx)
+    assert not reply.error, reply.text
+
+
+def after_value(initiative) -> float:
+    return initiative.metrics[0].change.after.value
+
+
+def test_a_paced_digests_thread_carries_the_numbers_its_headline_announced(sessions):
+    poster = RecordingPoster()
+    clock = runner(sessions, poster)
+    [due] = due_now(clock, FIRE)
+    result = TickResult([], [], [], [])
+    clock.post(due, FIRE, result, pace=PACE)
+    record_during_the_pause(sessions, 21)
+
+    assert clock.post(due, FIRE + PACE, result, pace=PACE) is None
+    [headline_review] = poster.reviews
+    assert poster.posted == [headline_review.initiatives[0]]  # built once, for the headline
+    assert after_value(poster.posted[0]) == 30
+    assert clock.reviews.get(KEY) is None  # finished: nothing kept
+
+
+def test_a_digest_taken_up_by_another_process_or_retried_builds_its_review_again(sessions):
+    poster = RecordingPoster()
+    clock = runner(sessions, poster)
+    [due] = due_now(clock, FIRE)
+    result = TickResult([], [], [], [])
+    clock.post(due, FIRE, result, pace=PACE)
+    record_during_the_pause(sessions, 21)
+    poster.fail_replies = 1
+    assert clock.post(due, FIRE + PACE, result, pace=PACE) is None
+    assert result.failed == [KEY] and clock.reviews.get(KEY) is None  # failed: dropped
+    poster.replies.clear()  # the reply never reached Slack
+
+    other = runner(sessions, poster, "clock-2")
+    other.post(due, FIRE + PACE + timedelta(minutes=3), result, pace=PACE)
+    assert result.posted == [KEY]
+    assert [after_value(i) for i in poster.posted] == [30, 21]  # the retry saw the new value
 
 
 def test_a_paused_digest_whose_next_step_was_lost_is_due_again_after_its_pause(sessions):

@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app.digest_reviews import DigestReviews
 from bot.app.review_builder import build_review, cadence_of
 from bot.core.errors import OutcomeError
 from bot.core.kinds import InitiativeStatus
@@ -130,6 +131,7 @@ class DigestRunner:
         self.lease = lease
         self.grace = grace
         self.concurrency = concurrency
+        self.reviews = DigestReviews()  # between the messages of a digest under way
 
     def tick(self, now: datetime) -> TickResult:
         """Post every digest due now, whole; then nudge the owners of unagreed drafts."""
@@ -215,14 +217,17 @@ class DigestRunner:
                                   one_message=pace is not None)
         except claims.LostClaim:
             log.warning("digest %s was taken over by another process", due.run_key)
+            self.reviews.drop(due.run_key)
             return None
         except Exception as exc:  # a failed post is retried, never lost
             log.exception("digest %s failed; will retry", due.run_key)
+            self.reviews.drop(due.run_key)
             reason = exc.message if isinstance(exc, OutcomeError) else type(exc).__name__
             claims.fail(self.sessions, claim, now=now, error=reason, retry_after=RETRY_AFTER)
             result.failed.append(due.run_key)
             return None
         if finished:
+            self.reviews.drop(due.run_key)
             result.posted.append(due.run_key)
             return None
         assert pace is not None  # only one message at a time leaves something to do
@@ -232,15 +237,10 @@ class DigestRunner:
     def _post(self, schedule: DigestSchedule, occurrence: Occurrence, claim: claims.Claim,
               now: datetime, late: bool, *, one_message: bool) -> bool:
         """Post the digest's next messages (all, or ``one_message``); True once finished."""
-        with self.sessions() as session:
-            chosen = initiatives_in_scope(session, schedule)
-            ids = [initiative.id for initiative in chosen]
-        if self.refresh and ids and not claim.resumed and not claim.message_ts:
-            self.refresh(ids)
-        with transaction(self.sessions) as session:
-            chosen = initiatives_in_scope(session, schedule)
-            review = build_review(session, schedule.workspace, occurrence.spec, now,
-                                  initiatives=chosen, period_at=occurrence.period_at)
+        review = self.reviews.get(claim.key) if claim.message_ts else None
+        if review is None:
+            review = self._build(schedule, occurrence, claim, now)
+            self.reviews.keep(claim.key, review)
         channel = schedule.channel
         poster = self.posters(schedule.workspace)
         if claim.resumed and not claim.message_ts:
@@ -267,6 +267,19 @@ class DigestRunner:
                 return False
         claims.finish(self.sessions, claim, now=now)
         return True
+
+    def _build(self, schedule: DigestSchedule, occurrence: Occurrence, claim: claims.Claim,
+               now: datetime) -> Review:
+        """The digest's review, its metrics pulled first when it starts afresh."""
+        if self.refresh and not claim.resumed and not claim.message_ts:
+            with self.sessions() as session:
+                ids = [initiative.id for initiative in initiatives_in_scope(session, schedule)]
+            if ids:
+                self.refresh(ids)
+        with transaction(self.sessions) as session:
+            chosen = initiatives_in_scope(session, schedule)
+            return build_review(session, schedule.workspace, occurrence.spec, now,
+                                initiatives=chosen, period_at=occurrence.period_at)
 
     def nudge_unagreed(self, now: datetime) -> list[str]:
         """Once per revision, remind the owners of a draft that a sprint started unagreed."""
