@@ -257,6 +257,25 @@ def test_a_digest_taken_up_by_another_process_or_retried_builds_its_review_again
     assert [after_value(i) for i in poster.posted] == [30, 21]  # the retry saw the new value
 
 
+def test_a_digest_pulls_its_metrics_once_before_its_headline_and_shows_what_came(sessions):
+    poster = RecordingPoster()
+    refreshed: list[list[int]] = []
+
+    def refresh(initiative_ids: list[int]) -> None:  # as a pull that stores a new sample
+        refreshed.append(initiative_ids)
+        record_during_the_pause(sessions, 18)
+
+    clock = runner(sessions, poster, refresh=refresh)
+    [due] = due_now(clock, FIRE)
+    result = TickResult([], [], [], [])
+    clock.post(due, FIRE, result, pace=PACE)
+    clock.post(due, FIRE + PACE, result, pace=PACE)
+
+    assert refreshed == [[1]]  # before the headline only
+    assert after_value(poster.reviews[0].initiatives[0]) == 18
+    assert result.posted == [KEY]
+
+
 def test_a_paused_digest_whose_next_step_was_lost_is_due_again_after_its_pause(sessions):
     poster = RecordingPoster()
     clock = runner(sessions, poster)

@@ -28,7 +28,6 @@ from bot.core.periods import THIS_SPRINT, resolve
 from bot.core.review import InitiativeReview, Review
 from bot.core.schedules import Occurrence, ScheduleRule, occurrences
 from bot.storage import claims
-from bot.storage.db import transaction
 from bot.storage.models import DigestSchedule, Initiative
 
 log = logging.getLogger(__name__)
@@ -271,13 +270,13 @@ class DigestRunner:
     def _build(self, schedule: DigestSchedule, occurrence: Occurrence, claim: claims.Claim,
                now: datetime) -> Review:
         """The digest's review, its metrics pulled first when it starts afresh."""
-        if self.refresh and not claim.resumed and not claim.message_ts:
-            with self.sessions() as session:
-                ids = [initiative.id for initiative in initiatives_in_scope(session, schedule)]
-            if ids:
-                self.refresh(ids)
-        with transaction(self.sessions) as session:
+        with self.sessions() as session:
             chosen = initiatives_in_scope(session, schedule)
+            if self.refresh and chosen and not claim.resumed and not claim.message_ts:
+                # End this read first (nothing is written; the initiatives stay loaded):
+                # no transaction stays open while the pulls wait on their sources.
+                session.commit()
+                self.refresh([initiative.id for initiative in chosen])
             return build_review(session, schedule.workspace, occurrence.spec, now,
                                 initiatives=chosen, period_at=occurrence.period_at)
 
