@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app.commands import execute
 from bot.app.context import Actor, Context
-from bot.app.services import define_initiative, define_metric, get_initiative
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative, get_initiative
 from bot.core.periods import PeriodSpec
 from bot.core.points import Reading
 from bot.grammar import commands as g

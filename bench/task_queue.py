@@ -102,7 +102,8 @@ from sqlalchemy import Engine, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.app.context import Actor  # noqa: E402
-from bot.app.services import define_initiative, define_metric  # noqa: E402
+from bot.app.metric_changes import define_metric  # noqa: E402
+from bot.app.services import define_initiative  # noqa: E402
 from bot.clock import PULL_METRIC, PULLS_DUE, metric_lock  # noqa: E402
 from bot.core.settings import DEFAULT_WORKER_THREADS, WORKER_THREADS  # noqa: E402
 from bot.storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402

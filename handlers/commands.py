@@ -112,7 +112,7 @@ def register(app: App, runtime: Runtime) -> None:
 
 
 # Commands after which the review channel's sign-off request may need posting or updating.
-SIGNOFF_CHANGES = (g.Define, g.MetricAdd, g.Agree, g.Unarchive)
+SIGNOFF_CHANGES = (g.Define, g.MetricAdd, g.MetricRemove, g.Agree, g.Unarchive)
 # Commands that render charts, upload files or read every series: they run on the charts
 # queue, so a queue of them never delays a quick answer.
 SLOW = (g.ReviewCommand, g.Moved, g.Export)

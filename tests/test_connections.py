@@ -29,7 +29,8 @@ from bot import wiring
 from bot.app import criteria
 from bot.app.commands import run
 from bot.app.context import Actor, Context
-from bot.app.services import define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative
 from bot.core.errors import ConfigError
 from bot.core.settings import load_settings
 from bot.storage.db import make_engine, session_factory, transaction, upgrade

@@ -30,7 +30,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.app.context import Actor
-from bot.app.services import define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative
 from bot.slack.work import TASK as SLACK_WORK
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import LocalTask, PullAttempt, Sample

@@ -14,13 +14,8 @@ from bot.app.commands import run
 from bot.app.context import Actor, Context
 from bot.app.demo import seed_demo
 from bot.app.export import arc42_markdown, export_initiatives, samples_csv
-from bot.app.services import (
-    define_initiative,
-    define_metric,
-    find_initiative,
-    list_initiatives,
-    record_value,
-)
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative, find_initiative, list_initiatives, record_value
 from bot.cli import main as cli
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 

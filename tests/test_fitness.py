@@ -10,7 +10,8 @@ import pytest
 
 from bot.app.context import Actor
 from bot.app.fitness import Outcome, check, crosses_guard_rail, junit_xml, report_text
-from bot.app.services import agree, define_initiative, define_metric, record_value
+from bot.app.metric_changes import define_metric
+from bot.app.services import agree, define_initiative, record_value
 from bot.cli import main as cli
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 

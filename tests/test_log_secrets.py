@@ -14,8 +14,9 @@ from slack_helpers import CHANNEL, PO, SIGNING_SECRET, migrated_engine, serving
 from sqlalchemy import Engine, text
 
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.review_builder import build_review
-from bot.app.services import define_initiative, define_metric
+from bot.app.services import define_initiative
 from bot.cli.main import main as cli_main
 from bot.core.logs import QUIET_LOGGERS, configure_logging, secret_values
 from bot.core.periods import THIS_SPRINT

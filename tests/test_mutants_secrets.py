@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app.context import Actor
-from bot.app.services import define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative
 from bot.core.errors import SourceError
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.models import PullAttempt

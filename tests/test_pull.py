@@ -15,8 +15,9 @@ from sqlalchemy import Engine, func, select
 
 from bot.app.commands import execute, run
 from bot.app.context import Actor, Context
+from bot.app.metric_changes import define_metric
 from bot.app.review_builder import build_review
-from bot.app.services import define_initiative, define_metric
+from bot.app.services import define_initiative
 from bot.core.periods import THIS_SPRINT
 from bot.core.review import Status
 from bot.grammar import commands as g
@@ -68,7 +69,7 @@ def add_metrics(engine: Engine, configs: dict[str, tuple[str, dict]]) -> dict[st
         ids = {}
         for key, (kind, config) in configs.items():
             metric, _ = define_metric(session, ACTOR, "fleet", key, {
-                "name": key.title(), "target_value": 10.0, "source_kind": kind,
+                "name": key.title(), "target_value": 1000.0, "source_kind": kind,
                 "source_config": config}, now=NOW)
             ids[key] = metric.id
     return ids

@@ -80,7 +80,8 @@ def test_a_command_whose_postgres_connection_drops_mid_transaction_is_retried(
     upgrade(engine)
     ctx = Context(Actor("T1", "eve"), session_factory(engine), now=lambda: NOW)
     assert not run('define fleet "Fleet"', ctx).error
-    assert not run('metric add fleet deploy "Deploy" baseline=40 target=12', ctx).error
+    added = run('metric add fleet deploy "Deploy" direction=down baseline=40 target=12', ctx)
+    assert not added.error
     admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     real_record = bot.app.services.record_value
     dropped = []

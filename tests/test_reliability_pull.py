@@ -26,7 +26,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.app.context import Actor
-from bot.app.services import define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Metric, MetricSegment, PullAttempt, Sample
 

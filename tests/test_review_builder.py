@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.review_builder import build_review
-from bot.app.services import define_initiative, define_metric, get_initiative
+from bot.app.services import define_initiative, get_initiative
 from bot.core.periods import THIS_SPRINT
 from bot.core.points import Reading
 from bot.storage.db import session_factory, transaction

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.services import (
     agree,
     archive,
     define_initiative,
-    define_metric,
     find_initiative,
     get_initiative,
     record_value,

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app.context import Actor
-from bot.app.services import agree, define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import agree, define_initiative
 from bot.app.signoff import (
     POSTED,
     CriteriaReopened,

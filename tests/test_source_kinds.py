@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 from bot.app import criteria
 from bot.app.context import Actor
 from bot.app.criteria import CriteriaInvalid
-from bot.app.services import define_initiative, define_metric
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative
 from bot.grammar import commands as g
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Sample

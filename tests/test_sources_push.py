@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.push import handle_push
 from bot.app.push_tokens import create_token
-from bot.app.services import define_initiative, define_metric
+from bot.app.services import define_initiative
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Sample
 from metrics.push import PushedValue, send_push

@@ -111,10 +111,19 @@ def test_a_key_typed_in_a_command_is_case_insensitive() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("12", 12.0), ("12.5", 12.5), ("-3", -3.0), ("1e3", 1000.0), (" 7 ", 7.0),
-    ("1,000", 1000.0), ("1_000.5", 1000.5), (".5", 0.5),
+    ("1_000.5", 1000.5), (".5", 0.5), ("+4", 4.0),
 ])
 def test_a_number_is_read_with_grouping_and_exponents(text: str, value: float) -> None:
     assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["2,5", "1,000", "1.234,5", "1,234.5", ",5"])
+def test_a_number_with_a_comma_is_refused_with_how_to_write_it(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_number(text)
+    assert str(caught.value) == (
+        "must be written with a dot for decimals and no thousands separator, e.g. 2.5 or "
+        f"1000 (got {text!r}: a comma reads differently by country)")
 
 
 @pytest.mark.parametrize("text", ["", "forty", "12 min", "1/2", "--1"])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.app import digest_schedules, push_tokens
 from bot.app.context import Attachment, Context, Reply
 from bot.app.export import FORMAT_TITLES, export_initiatives
+from bot.app.metric_changes import define_metric, remove_metric
 from bot.app.permissions import Action, require
 from bot.app.replies import (
     changed_text,
@@ -31,7 +32,6 @@ from bot.app.services import (
     archive,
     audit_log,
     define_initiative,
-    define_metric,
     find_initiative,
     find_metric,
     get_initiative,
@@ -131,6 +131,21 @@ def _metric_add(command: g.MetricAdd, session: Session, ctx: Context) -> Reply:
     return Reply(f"{verb} metric {initiative.key}.{metric.key}: {metric.name} "
                  f"({criterion(metric).text}). {changed_text(initiative, 'Initiative')}",
                  public=True)
+
+
+@_execute.register
+def _metric_remove(command: g.MetricRemove, session: Session, ctx: Context) -> Reply:
+    metric, values_count = remove_metric(session, ctx.actor, command.initiative, command.key,
+                                         now=ctx.now(), confirmed=command.confirmed)
+    reference = f"{command.initiative}.{metric.key}"
+    counted = f"{values_count} recorded value{'' if values_count == 1 else 's'}"
+    if not command.confirmed:
+        return Reply(f"This removes metric {reference} ({metric.name}) and its {counted}, "
+                     "and sends agreed criteria back for sign-off. To go ahead: "
+                     f"{ctx.prefix} metric remove {command.initiative} {metric.key} confirm")
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    return Reply(f"Removed metric {reference} ({metric.name}) and its {counted}. "
+                 f"{changed_text(initiative, 'Initiative')}", public=True)
 
 
 @_execute.register

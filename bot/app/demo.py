@@ -17,14 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.review_builder import build_review
-from bot.app.services import (
-    agree,
-    define_initiative,
-    define_metric,
-    get_initiative,
-    list_initiatives,
-)
+from bot.app.services import agree, define_initiative, get_initiative, list_initiatives
 from bot.core.kinds import Origin
 from bot.core.periods import PeriodSpec, week_start
 from bot.core.review import Review

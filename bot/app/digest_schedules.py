@@ -69,7 +69,10 @@ def configure(session: Session, actor: Actor, *, now: datetime, initiative: Init
         if initiative is None:
             for name, value in cadence.items():
                 setattr(row, name, value)
-        row.enabled = not off
+        if off:
+            row.enabled = False
+        elif timing is not None:  # giving its time turns a digest (back) on
+            row.enabled = True
         session.flush()
         record_audit(session, actor, "schedule", initiative=initiative, at=now, before=before,
                      after=_describe_fields(row))

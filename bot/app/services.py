@@ -23,9 +23,6 @@ from bot.core.kinds import InitiativeStatus, Origin, SignoffRole
 from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 from bot.storage.models import AuditEvent, Initiative, Metric, Signoff
 from bot.storage.samples import store_readings
-from metrics.connections import Connections
-from metrics.kinds import check_config, is_pulled
-from metrics.member_configs import refuse_member_config
 
 INITIATIVE_CRITERIA = ("name", "why", "who", "how", "what")
 INITIATIVE_SETTINGS = (
@@ -61,7 +58,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _snapshot(row: Initiative | Metric, fields: tuple[str, ...]) -> dict[str, Any]:
+def snapshot_of(row: Initiative | Metric, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: _jsonable(getattr(row, name)) for name in fields}
 
 
@@ -82,17 +79,17 @@ def record_audit(session: Session, actor: Actor, action: str, *, initiative: Ini
     ))
 
 
-def _apply_changes(row: Initiative | Metric, fields: dict[str, Any]
+def apply_changes(row: Initiative | Metric, fields: dict[str, Any]
                    ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Set the fields that differ; return their names and their values before and after."""
     changed = [name for name, value in fields.items() if getattr(row, name) != value]
-    before = _snapshot(row, tuple(changed))
+    before = snapshot_of(row, tuple(changed))
     for name in changed:
         setattr(row, name, fields[name])
-    return changed, before, _snapshot(row, tuple(changed))
+    return changed, before, snapshot_of(row, tuple(changed))
 
 
-def _reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
+def reopen_if_agreed(session: Session, actor: Actor, initiative: Initiative,
                       reason: str, now: datetime) -> bool:
     """An agreed initiative whose criteria change goes back to draft at a new revision."""
     if initiative.status != InitiativeStatus.AGREED:
@@ -176,7 +173,7 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
         session.add(initiative)
         session.flush()
         record_audit(session, actor, "defined", initiative=initiative, at=now,
-                     after=_snapshot(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
+                     after=snapshot_of(initiative, INITIATIVE_CRITERIA + INITIATIVE_SETTINGS))
         return initiative, True
     if existing.status == InitiativeStatus.ARCHIVED:
         raise Conflict(f"Initiative {key!r} is archived; archived criteria cannot change. "
@@ -189,93 +186,13 @@ def define_initiative(session: Session, actor: Actor, key: str, fields: dict[str
         return existing, False
     _two_owners(fields.get("product_owner", existing.product_owner),
                 fields.get("engineering_owner", existing.engineering_owner))
-    changed, before, after = _apply_changes(existing, fields)
+    changed, before, after = apply_changes(existing, fields)
     record_audit(session, actor, "changed", initiative=existing, at=now, before=before,
                  after=after)
     if set(changed) & set(REOPENING_FIELDS):
-        _reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}",
+        reopen_if_agreed(session, actor, existing, f"changed {', '.join(sorted(changed))}",
                           now)
     return existing, False
-
-
-def define_metric(session: Session, actor: Actor, initiative_key: str, key: str,
-                  fields: dict[str, Any], *, now: datetime,
-                  connections: Connections | None = None) -> tuple[Metric, bool]:
-    """Add the metric ``key`` to an initiative, or update it. Returns (metric, created).
-
-    With the operator's ``connections`` a source must name one of this workspace's."""
-    validate_key(key, "a metric")
-    unknown = set(fields) - set(METRIC_FIELDS)
-    if unknown:
-        raise UsageError(f"Unknown metric field(s): {', '.join(sorted(unknown))}.")
-    initiative = find_initiative(session, actor.workspace, initiative_key)
-    if initiative.status == InitiativeStatus.ARCHIVED:
-        raise Conflict(f"Initiative {initiative_key!r} is archived; it takes no new metrics.")
-    metric = next((m for m in initiative.metrics if m.key == key), None)
-    differing = list(fields) if metric is None else [
-        name for name, value in fields.items() if getattr(metric, name) != value]
-    if metric is None or fields:
-        _require_metric_change(actor, initiative, key, metric, fields, differing)
-    if metric is not None and not differing:
-        return metric, False
-    _check_source(metric, fields, actor.workspace, connections)
-    if metric is None:
-        for required in ("name", "target_value"):
-            if fields.get(required) is None:
-                raise UsageError(
-                    f"A new metric needs {required.replace('_value', '')}: metric add "
-                    f"{initiative_key} {key} \"<name>\" baseline=<n> target=<n> by=<date>"
-                )
-        metric = Metric(key=key, initiative=initiative, source_kind="manual",
-                        source_config={})
-        for name, value in fields.items():
-            setattr(metric, name, value)
-        session.add(metric)
-        session.flush()
-        record_audit(session, actor, "metric added", initiative=initiative, at=now, metric=metric,
-                     after={"key": key, **_snapshot(metric, METRIC_FIELDS)})
-        _reopen_if_agreed(session, actor, initiative, f"added metric {key}", now)
-        return metric, True
-    changed, before, after = _apply_changes(metric, fields)
-    if not changed:
-        return metric, False
-    record_audit(session, actor, "metric changed", initiative=initiative, at=now,
-                 metric=metric,
-                 before={"key": key, **before}, after={"key": key, **after})
-    _reopen_if_agreed(session, actor, initiative,
-                      f"changed {key}: {', '.join(sorted(changed))}", now)
-    return metric, False
-
-
-def _require_metric_change(actor: Actor, initiative: Initiative, key: str,
-                           metric: Metric | None, fields: dict[str, Any],
-                           differing: list[str]) -> None:
-    """Owners (or an admin) change metrics; only an admin gives one a pulled source (asked
-    first: an owner may not either)."""
-    kind = str(fields.get("source_kind") or (metric.source_kind if metric else "manual"))
-    if {"source_kind", "source_config"} & set(differing) and is_pulled(kind):
-        require(actor, Action.SOURCE, initiative,
-                does=f"give metric {initiative.key}.{key} a pulled source ({kind})")
-    words = ", ".join(dict.fromkeys(
-        name.removesuffix("_value").replace("_", " ") for name in differing or fields))
-    require(actor, Action.METRIC, initiative, does=(
-        "add a metric to it" if metric is None else f"change the {words} of its metric {key}"))
-
-
-def _check_source(metric: Metric | None, fields: dict[str, Any], workspace: str,
-                  connections: Connections | None) -> None:
-    """Refuse a source config that could never be pulled (a url or credential of its own,
-    a connection this workspace lacks, a SQL query that writes) before anything is
-    stored; the sources check again at pull time."""
-    if not {"source_kind", "source_config"} & fields.keys():
-        return
-    kind = str(fields.get("source_kind") or (metric.source_kind if metric else "manual"))
-    config = fields.get("source_config", metric.source_config if metric else {}) or {}
-    known = connections.known_text(workspace) if connections is not None else ""
-    refuse_member_config(config, known)
-    check_config(kind, config)
-    if connections is not None:
-        connections.check(kind, config, workspace)
 
 
 def missing_signoffs(initiative: Initiative) -> list[SignoffRole]:

@@ -11,8 +11,9 @@ import httpx
 
 from bot import wiring
 from bot.app.context import Actor
+from bot.app.metric_changes import define_metric
 from bot.app.push import store_pushed
-from bot.app.services import define_metric, find_initiative, find_metric
+from bot.app.services import find_initiative, find_metric
 from bot.core.clock import system_clock
 from bot.core.errors import UsageError
 from bot.core.settings import Settings

@@ -185,11 +185,13 @@ def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
     elif spec.kind == "since":
         assert spec.start is not None
         start_day, end_day = on_or_before(spec.start, today), today + timedelta(days=1)
+        _check_started(start_day, today, cadence.timezone)
         label = f"since {start_day:%b %-d, %Y}"
     elif spec.kind == "between":
         assert spec.start is not None and spec.end is not None
         start_day, last_day = on_or_before(spec.start, today), on_or_before(spec.end, today)
         _check_order(start_day, last_day)
+        _check_started(start_day, today, cadence.timezone)
         end_day = last_day + timedelta(days=1)
         label = "custom period"
     elif spec.kind == "last_days":
@@ -245,6 +247,13 @@ def parse_date(text: str, today: date) -> date:
 def _check_order(start: date, end: date) -> None:
     if end < start:
         raise UsageError(f"The period ends ({end}) before it starts ({start}).", PERIOD_USAGE)
+
+
+def _check_started(start: date, today: date, timezone: str) -> None:
+    if start > today:
+        raise UsageError(f"The period starts on {start}, after today ({today} in {timezone}): "
+                         "there is nothing to review yet. Pick a start on or before today.",
+                         PERIOD_USAGE)
 
 
 def parse_period(words: list[str], today: date | None = None) -> PeriodSpec:

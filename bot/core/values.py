@@ -75,8 +75,15 @@ def parse_key(text: str) -> str:
 
 
 def parse_number(text: str) -> float:
-    """A finite number: ``12``, ``-3.5``, ``1e3``; ``,`` and ``_`` group digits (``1,000``)."""
-    cleaned = text.replace(",", "").replace("_", "").strip()
+    """A finite number: ``12``, ``-3.5``, ``1e3``; ``_`` may group digits (``1_000``).
+
+    A comma is refused: ``2,5`` is two and a half in much of Europe and ``1,000`` a
+    thousand in English, so either reading would store a wrong value for someone."""
+    cleaned = text.replace("_", "").strip()
+    if "," in cleaned:
+        raise ValueError(f"must be written with a dot for decimals and no thousands "
+                         f"separator, e.g. 2.5 or 1000 (got {text!r}: a comma reads "
+                         "differently by country)")
     try:
         value = float(cleaned)
     except ValueError:

@@ -52,13 +52,12 @@ from bot.grammar.tokens import expect, parse_key, parse_reference, split_options
 # criteria files and the Slack modals share with the grammar.
 __all__ = [
     "COMMANDS", "Agree", "Archive", "Command", "Define", "Export", "Help", "History",
-    "ListInitiatives", "MetricAdd", "MissingData", "Moved", "Pull", "PushTokenCommand", "Record",
-    "ReviewCommand",
-    "Schedule", "Show", "Unarchive", "UsageError", "help_text", "parse", "parse_channel",
-    "parse_day", "parse_direction", "parse_duration", "parse_lead", "parse_number",
-    "parse_quarterly", "parse_reference", "parse_retro", "parse_short_text", "parse_source",
-    "parse_source_config", "parse_sprint_days", "parse_text", "parse_timezone", "parse_unit",
-    "parse_user",
+    "ListInitiatives", "MetricAdd", "MetricRemove", "MissingData", "Moved", "Pull",
+    "PushTokenCommand", "Record", "ReviewCommand", "Schedule", "Show", "Unarchive",
+    "UsageError", "help_text", "parse", "parse_channel", "parse_day", "parse_direction",
+    "parse_duration", "parse_lead", "parse_number", "parse_quarterly", "parse_reference",
+    "parse_retro", "parse_short_text", "parse_source", "parse_source_config",
+    "parse_sprint_days", "parse_text", "parse_timezone", "parse_unit", "parse_user",
 ]
 
 
@@ -78,6 +77,15 @@ class MetricAdd:
     initiative: str
     key: str
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricRemove:
+    """Remove a metric and its values; unconfirmed, only say what would go."""
+
+    initiative: str
+    key: str
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,9 +182,9 @@ class PushTokenCommand:
     name: str = ""
 
 
-Command = (Help | Define | MetricAdd | Agree | ListInitiatives | Show | Record | ReviewCommand
-           | Moved | MissingData | Schedule | History | Archive | Unarchive | Export | Pull
-           | PushTokenCommand)
+Command = (Help | Define | MetricAdd | MetricRemove | Agree | ListInitiatives | Show | Record
+           | ReviewCommand | Moved | MissingData | Schedule | History | Archive | Unarchive
+           | Export | Pull | PushTokenCommand)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -203,8 +211,10 @@ def _parse_define(args: list[str], usage: str) -> Command:
 
 
 def _parse_metric(args: list[str], usage: str) -> Command:
+    if args and args[0].lower() in {"remove", "delete"}:
+        return _parse_metric_remove(args[1:], usage)
     if not args or args[0].lower() not in {"add", "set", "change"}:
-        raise UsageError("Write `metric add ...`.", usage)
+        raise UsageError("Write `metric add ...` or `metric remove ...`.", usage)
     positionals, pairs = split_options(args[1:])
     if len(positionals) < 2:
         raise UsageError("Missing the initiative and metric keys.", usage)
@@ -220,6 +230,14 @@ def _parse_metric(args: list[str], usage: str) -> Command:
     if name is not None:
         fields["name"] = name
     return MetricAdd(initiative, key, fields)
+
+
+def _parse_metric_remove(args: list[str], usage: str) -> Command:
+    confirmed = bool(args) and args[-1].lower() == "confirm"
+    positionals = args[:-1] if confirmed else args
+    expect(positionals, 2, usage, "the initiative and metric keys")
+    return MetricRemove(parse_key(positionals[0], "initiative", usage),
+                        parse_key(positionals[1], "metric", usage), confirmed)
 
 
 def _parse_agree(args: list[str], usage: str) -> Command:

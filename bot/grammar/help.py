@@ -25,7 +25,8 @@ COMMANDS: dict[str, CommandSpec] = {
                     '[question="..."] [noise=<n>] [stale=<7d>] [source=<kind>] '
                     "[source-config='{\"connection\": \"<name>\", ..., \"every\": \"1h\"}'] "
                     '[baseline-at=<YYYY-MM-DD>]',
-                    "add or change a metric (Goal-Question-Metric) with baseline and target"),
+                    "add or change a metric (Goal-Question-Metric) with baseline and target; "
+                    "metric remove <initiative> <key> [confirm] removes one with its values"),
         CommandSpec("agree", "agree <initiative> [as=product|engineering]",
                     "sign off an initiative's criteria as its product or engineering owner"),
         CommandSpec("list", "list [all]", "list initiatives with status and owners"),

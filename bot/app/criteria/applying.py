@@ -26,7 +26,8 @@ from bot.app.criteria.specs import (
     InitiativeSpec,
     MetricSpec,
 )
-from bot.app.services import define_initiative, define_metric, record_audit
+from bot.app.metric_changes import define_metric
+from bot.app.services import define_initiative, record_audit
 from bot.core.errors import OutcomeError
 from bot.core.kinds import InitiativeStatus
 from bot.storage.models import Initiative
