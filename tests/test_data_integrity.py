@@ -245,3 +245,28 @@ def test_a_digest_switched_off_stays_off_through_other_schedule_changes(ctx) -> 
 
     assert not run("schedule fleet retro=fri@10:00", ctx).error  # its time turns it on
     assert enabled(ctx) == {"sprint": True, "quarter": False}
+
+
+# ---------------------------------------------------------------------------- pushes
+
+@pytest.mark.parametrize("value", ["2,5", "nan", "inf"])
+def test_a_pushed_value_is_read_by_the_same_rule(sqlite_url, monkeypatch, capsys,
+                                                 value) -> None:
+    from bot.cli.main import main
+    from bot.storage.db import make_engine, upgrade
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    ctx = context(engine)
+    for text in ('define fleet "Fleet update" po=@ana eng=@ben',
+                 'metric add fleet notes "Notes" baseline=1 target=5 source=push'):
+        assert not run(text, ctx).error
+
+    code = main(["push", "fleet.notes", value, "--at", "2026-11-01T10:00:00Z"])
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("The value must ") and "Traceback" not in err
+    assert count(ctx, Sample) == 0
+    engine.dispose()

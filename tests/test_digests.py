@@ -224,13 +224,19 @@ def after_value(initiative) -> float:
     return initiative.metrics[0].change.after.value
 
 
-def test_a_paced_digests_thread_carries_the_numbers_its_headline_announced(sessions):
-    poster = RecordingPoster()
+def headline_then_a_new_value(sessions, poster):
+    """A paced digest whose headline is posted, then a value of 21 recorded in its pause."""
     clock = runner(sessions, poster)
     [due] = due_now(clock, FIRE)
     result = TickResult([], [], [], [])
     clock.post(due, FIRE, result, pace=PACE)
     record_during_the_pause(sessions, 21)
+    return clock, due, result
+
+
+def test_a_paced_digests_thread_carries_the_numbers_its_headline_announced(sessions):
+    poster = RecordingPoster()
+    clock, due, result = headline_then_a_new_value(sessions, poster)
 
     assert clock.post(due, FIRE + PACE, result, pace=PACE) is None
     [headline_review] = poster.reviews
@@ -241,11 +247,7 @@ def test_a_paced_digests_thread_carries_the_numbers_its_headline_announced(sessi
 
 def test_a_digest_taken_up_by_another_process_or_retried_builds_its_review_again(sessions):
     poster = RecordingPoster()
-    clock = runner(sessions, poster)
-    [due] = due_now(clock, FIRE)
-    result = TickResult([], [], [], [])
-    clock.post(due, FIRE, result, pace=PACE)
-    record_during_the_pause(sessions, 21)
+    clock, due, result = headline_then_a_new_value(sessions, poster)
     poster.fail_replies = 1
     assert clock.post(due, FIRE + PACE, result, pace=PACE) is None
     assert result.failed == [KEY] and clock.reviews.get(KEY) is None  # failed: dropped

@@ -14,6 +14,7 @@ from bot.app.context import Actor
 from bot.app.metric_changes import define_metric
 from bot.app.push import store_pushed
 from bot.app.services import find_initiative, find_metric
+from bot.core import values
 from bot.core.clock import system_clock
 from bot.core.errors import UsageError
 from bot.core.settings import Settings
@@ -121,9 +122,9 @@ def push_main(args: list[str], settings: Settings) -> int:
     options = parser.parse_args(args)
     initiative, metric = parse_reference(options.metric, usage)
     try:
-        value = float(options.value)
-    except ValueError:
-        raise UsageError(f"The value must be a number (got {options.value!r}).", usage) from None
+        value = values.parse_number(options.value)
+    except ValueError as exc:
+        raise UsageError(f"The value {exc}.", usage) from None
     # The time is fixed here, once, so every retry of this push is the same sample.
     at = _moment(options.at, "--at", system_clock().replace(microsecond=0))
     pushed = PushedValue(initiative, metric, value, at, options.segment)
