@@ -46,6 +46,23 @@ def test_the_first_claimer_wins_a_fresh_claim_and_its_row_records_the_lease(sess
         False, "", [], "", T0)
 
 
+def test_a_claimer_that_finds_no_row_loses_to_one_that_inserts_it_first(sessions,
+                                                                        monkeypatch):
+    look_up = claims._take_up
+
+    def looked_before_the_other_inserted(*args, **kwargs):
+        found = look_up(*args, **kwargs)
+        monkeypatch.setattr(claims, "_take_up", look_up)  # the other looks as usual
+        assert claim(sessions, "clock-2", T0) == Claim(KEY, "clock-2", 1, T0)
+        return found
+
+    monkeypatch.setattr(claims, "_take_up", looked_before_the_other_inserted)
+    assert claim(sessions, "clock-1", T0) is None
+
+    row = claims.claim_state(sessions, KEY)
+    assert (row.claimed_by, row.attempts) == ("clock-2", 1)
+
+
 def test_a_late_claim_is_recorded_as_late_and_the_channel_defaults_to_none_given(sessions):
     won = claims.try_claim(sessions, key=KEY, kind="nudge", worker="clock-1", scheduled_for=T0,
                            now=T0 + timedelta(hours=2), lease=LEASE, late=True)

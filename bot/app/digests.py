@@ -260,9 +260,11 @@ class DigestRunner:
             if not (claim.resumed and poster.has_reply(channel, claim.message_ts,
                                                        claim.key, initiative.key)):
                 poster.post_initiative(channel, claim.message_ts, initiative, claim.key)
+            if index == len(left) - 1:
+                break  # finishing records it: a finished digest is never resumed
             claims.save_progress(self.sessions, claim, now=now, lease=self.lease,
                                  done_part=initiative.key)
-            if one_message and index < len(left) - 1:
+            if one_message:
                 return False
         claims.finish(self.sessions, claim, now=now)
         return True

@@ -53,6 +53,9 @@ def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: s
               schedule_id: int | None = None, channel: str = "",
               late: bool = False) -> Claim | None:
     """Claim ``key`` for ``worker``; None when someone else holds it or it is finished."""
+    exists, taken = _take_up(sessions, key=key, worker=worker, now=now, lease=lease)
+    if exists:
+        return taken
     try:
         with transaction(sessions) as session:
             session.add(RunClaim(
@@ -62,15 +65,23 @@ def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: s
                 error="",
             ))
         return Claim(key, worker, 1, scheduled_for)
-    except IntegrityError:
-        pass
+    except IntegrityError:  # another claimed it since we looked, and holds its lease
+        return None
+
+
+def _take_up(sessions: sessionmaker[Session], *, key: str, worker: str, now: datetime,
+             lease: timedelta) -> tuple[bool, Claim | None]:
+    """Whether ``key`` has a claim row, and the claim when its lease was over and this
+    worker took it up (None when it is held or finished)."""
     with transaction(sessions) as session:
         row = session.scalar(select(RunClaim).where(RunClaim.key == key))
-        if row is None or row.state in (DONE, MISSED):
-            return None
+        if row is None:
+            return False, None
+        if row.state in (DONE, MISSED):
+            return True, None
         expired = row.lease_until is None or row.lease_until <= now
         if not expired:
-            return None
+            return True, None
         # Taking up a paused claim continues the work; any other expired one may have
         # died halfway, so the next holder checks what was done (``Claim.resumed``).
         attempts = row.attempts if row.state == PAUSED else row.attempts + 1
@@ -83,9 +94,9 @@ def try_claim(sessions: sessionmaker[Session], *, key: str, kind: str, worker: s
             .execution_options(synchronize_session=False)
         )
         if _rows_changed(taken) != 1:
-            return None
-        return Claim(key, worker, attempts, row.scheduled_for, row.message_ts,
-                     list(row.progress or []))
+            return True, None
+        return True, Claim(key, worker, attempts, row.scheduled_for, row.message_ts,
+                           list(row.progress or []))
 
 
 def _rows_changed(result: Result[Any]) -> int:
