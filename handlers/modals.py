@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.app.context import Actor
 from bot.app.permissions import Action, allows, require
 from bot.app.services import list_initiatives, validate_key
+from bot.core.criteria_rules import criteria_problem
 from bot.core.errors import Forbidden, OutcomeError, UsageError
 from bot.grammar import commands as g
 from bot.render.mrkdwn import as_mrkdwn, escape
@@ -250,6 +251,9 @@ def metric_fields(values: dict[str, Any], initiative: str
         del fields["baseline_value"]
     if fields["target_date"] is None:
         del fields["target_date"]
+    problem = None if form.errors else criteria_problem(fields)
+    if problem:  # on the field to change, so the modal stays open with what was typed
+        form.errors["target"] = plain(problem[0].upper() + problem[1:], MAX_ERROR)
     return initiative, key, fields, form.errors
 
 

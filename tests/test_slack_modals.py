@@ -118,8 +118,16 @@ def test_a_metric_submission_with_errors_stays_open_then_saves(bot: Bot,
     assert set(first["errors"]) == {"baseline", "target", "config"}
     assert "baseline must be a number" in first["errors"]["baseline"]
 
-    values |= {"baseline": text("40"), "target": text("12"),
+    values |= {"baseline": text("40"), "target": text("60"),
                "config": text('{"query": "avg(deploy_seconds)"}')}
+    contradicting = bot.submit(view, values).json()  # down from 40 to 60: a regression
+
+    assert contradicting["response_action"] == "errors"
+    assert contradicting["errors"] == {"target": (
+        "The target 60 is above the baseline 40, but direction=down: reaching the target "
+        "would be reported as a regression. Use direction=up, or check the two values.")}
+
+    values |= {"target": text("12")}
     second = bot.submit(view, values)
 
     assert second.status == 200 and second.body == ""
