@@ -10,6 +10,7 @@ defers them runs them on its own threads.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -45,6 +46,8 @@ from handlers.app import build_app, serve_work
 from metrics.pulling import Puller
 
 log = logging.getLogger(__name__)
+
+WORKER_NICENESS = 5  # added to `outcome worker`'s nice value; its chart workers add theirs
 
 
 def configure_process(settings: Settings) -> None:
@@ -173,6 +176,7 @@ def run(settings: Settings) -> int:
 def run_worker(settings: Settings) -> int:
     """`outcome worker`: run tasks (the listeners' work, due pulls and digests) until
     SIGTERM/SIGINT, then finish the running ones."""
+    _yield_to_web()
     engine, runtime = process_runtime(settings, with_schedule=True)
     config = SlackConfig.from_settings(settings)
     if config.bot_token or config.uses_oauth:
@@ -190,6 +194,15 @@ def run_worker(settings: Settings) -> int:
         runtime.drain()
         engine.dispose()
     return 0
+
+
+def _yield_to_web() -> None:
+    """Run this worker below the normal priority: where `web` and `worker` processes share
+    a machine, an ack (due within 3 s) gets the CPU before a pull or a digest does."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not permitted here: run at the normal priority
+        log.debug("could not lower the worker's priority", exc_info=True)
 
 
 def _until_signalled() -> None:

@@ -9,6 +9,7 @@ the wall clock in every process; what the tests seed is placed relative to it.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot.app.context import Actor
 from bot.app.metric_changes import define_metric
 from bot.app.services import define_initiative
+from bot.processes import WORKER_NICENESS
 from bot.slack.work import TASK as SLACK_WORK
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import LocalTask, PullAttempt, Sample
@@ -243,10 +245,17 @@ def test_commands_acked_by_a_killed_web_process_are_run_once_by_a_worker(
     worker = launcher.start("worker", bot_environment(postgres_url, slack))
     wait_until(lambda: all_answered(slack) and not procrastinate_jobs(engine, SLACK_WORK),
                "every command answered and its job gone", [worker])
+    # It yields the CPU to web processes on the same machine.
+    assert niceness(worker.pid) == os.nice(0) + WORKER_NICENESS
     assert_each_record_done_once(engine, slack)
     assert worker.stop() == 0, worker.describe()
     assert_each_record_done_once(engine, slack)
     engine.dispose()
+
+
+def niceness(pid: int) -> int:
+    """A process's nice value, from /proc (Linux)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 @pytest.mark.postgres
