@@ -9,8 +9,9 @@ late a task runs, each metric's slot is read from its source once. ``digests.tic
 workspace's second (fairness: a thousand digests of one workspace do not hold up another's
 one). ``digests.post`` posts one message of its digest and defers the rest for when the
 channel's pace allows, so no thread sleeps; the claims of :mod:`bot.storage.claims` keep
-each digest posted exactly once. Without Slack credentials there are no digests: a CLI-only
-install keeps its history current.
+each digest posted exactly once. Every hour ``tasks.prune`` removes the tasks that failed
+for good more than a month ago (finished ones leave the queue as they finish). Without
+Slack credentials there are no digests: a CLI-only install keeps its history current.
 """
 
 from __future__ import annotations
@@ -30,16 +31,26 @@ from bot.app.digests import DigestPoster, DigestRunner, DueDigest, TickResult
 from bot.core.clock import Clock
 from bot.storage.db import transaction
 from bot.storage.models import Metric
-from bot.tasks.spec import Deferral, Periodic, Queue, Registry, Retry, TaskQueue, TaskSpec
+from bot.tasks.spec import (
+    FAILED_KEPT_FOR,
+    Deferral,
+    Periodic,
+    Queue,
+    Registry,
+    Retry,
+    TaskQueue,
+    TaskSpec,
+)
 from metrics.jobs import PullJob, due_jobs
 from metrics.kinds import unpulled_kinds
 from metrics.pulling import Puller
 
 log = logging.getLogger(__name__)
 
-MINUTE = timedelta(minutes=1)
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 PULLS_DUE, PULL_METRIC = "pulls.due", "pulls.metric"
 DIGESTS_TICK, DIGEST_POST = "digests.tick", "digests.post"
+TASKS_PRUNE = "tasks.prune"
 PACE = timedelta(seconds=1.1)  # Slack takes about one message a second per channel
 
 
@@ -128,6 +139,16 @@ def refresher(puller: Puller) -> Callable[[list[int]], None]:
     return refresh
 
 
+def prune_tasks(queue: TaskQueue, clock: Clock) -> int:
+    """Remove the tasks that failed for good more than :data:`FAILED_KEPT_FOR` ago (an
+    admin had that long to retry them); how many."""
+    pruned = queue.prune(clock() - FAILED_KEPT_FOR)
+    if pruned:
+        log.info("removed %d task(s) that failed more than %d days ago", pruned,
+                 FAILED_KEPT_FOR.days)
+    return pruned
+
+
 def _discard(_result: object) -> None:
     """A task's function returns nothing; what it did is logged."""
 
@@ -135,13 +156,17 @@ def _discard(_result: object) -> None:
 def add_scheduled_tasks(registry: Registry, queue: TaskQueue, puller: Puller,
                         posters: Callable[[str], DigestPoster] | None,
                         sessions: sessionmaker[Session]) -> None:
-    """Register the pulls (always) and, given ``posters``, the digests, each every minute."""
-    # Ticks are not retried: the next minute's tick is the retry.
+    """Register the pulls (always) and, given ``posters``, the digests, each every minute;
+    and, every hour, the pruning of old failed tasks."""
+    # Ticks are not retried: the next period's tick is the retry.
     registry.add(TaskSpec(PULLS_DUE, lambda: _discard(defer_due_pulls(queue, puller)),
                           Queue.SCHEDULE, Retry(attempts=1)))
     registry.add(TaskSpec(PULL_METRIC, lambda metric_id: pull_metric(puller, metric_id),
                           Queue.PULLS, Retry(attempts=1)))
     registry.every(Periodic(PULLS_DUE, MINUTE))
+    registry.add(TaskSpec(TASKS_PRUNE, lambda: _discard(prune_tasks(queue, puller.clock)),
+                          Queue.SCHEDULE, Retry(attempts=1)))
+    registry.every(Periodic(TASKS_PRUNE, HOUR))
     if posters is None:
         return
     runner = DigestRunner(sessions, posters, worker=worker_id(), refresh=refresher(puller))

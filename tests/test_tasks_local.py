@@ -16,14 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 from task_helpers import DEADLINE, Calls, eventually
 
+from bot.clock import TASKS_PRUNE, add_scheduled_tasks
 from bot.core.errors import OutcomeError
 from bot.storage.db import make_engine, session_factory
+from bot.storage.models import LocalTask
 from bot.tasks.local import LocalQueue
 from bot.tasks.spec import (
+    FAILED_KEPT_FOR,
     Deferral,
     Periodic,
     Queue,
@@ -34,6 +37,8 @@ from bot.tasks.spec import (
     error_text,
 )
 from bot.tasks.worker import LocalWorker
+from metrics.pulling import Puller
+from metrics.resources import open_resources
 
 START = datetime(2031, 3, 4, 10, 0, 5, tzinfo=UTC)  # 5 s into a minute
 POLL = 0.02  # the workers' idle poll in these tests
@@ -274,6 +279,78 @@ def test_jobs_filter_by_state_and_workspace_and_counts_group_by_queue_and_state(
         (t1_pull, "pulls.metric", "pulls", 1, "The source answered 503", "T1")]
     assert queue.counts() == {("interactive", "doing"): 1, ("interactive", "todo"): 1,
                               ("pulls", "failed"): 1}
+
+
+def fail_for_good(queue: LocalQueue, task: str) -> int:
+    """Defer ``task`` and fail it for good at the queue's time; its id."""
+    job_id = queue.defer(task, {}, queue=Queue.PULLS)
+    claimed = queue.claim(str(Queue.PULLS), "w")
+    assert claimed is not None and claimed.id == job_id
+    queue.failed(claimed, "w", "RuntimeError", None)
+    return job_id
+
+
+def test_prune_removes_only_the_tasks_that_failed_for_good_before_the_cutoff(
+        queue: LocalQueue, clock: MovableClock, sessions: sessionmaker[Session]) -> None:
+    old = fail_for_good(queue, "old")
+    deferred_long_ago = fail_for_good(queue, "failed by the previous release")
+    with sessions.begin() as session:  # that release did not note when a task failed
+        session.execute(update(LocalTask).where(LocalTask.id == deferred_long_ago)
+                        .values(ended_at=None))
+    waiting = queue.defer("waiting since the start", {})
+    clock.advance(timedelta(days=10).total_seconds())
+    recent = fail_for_good(queue, "recent")
+    retried = fail_for_good(queue, "retried")
+    assert queue.retry(retried) is True
+    clock.advance(timedelta(days=21).total_seconds())  # old failed 31 days ago, recent 21
+
+    assert queue.prune(clock() - FAILED_KEPT_FOR) == 2
+    assert [j.id for j in queue.jobs(ALL_STATES)] == [waiting, recent, retried]
+    assert queue.prune(clock() - FAILED_KEPT_FOR) == 0
+    assert old not in [j.id for j in queue.jobs(ALL_STATES)]
+
+
+def test_a_retried_task_that_fails_again_is_kept_from_its_new_failure(
+        queue: LocalQueue, clock: MovableClock) -> None:
+    task = fail_for_good(queue, "flaky")
+    clock.advance(timedelta(days=40).total_seconds())
+    assert queue.retry(task) is True
+    claimed = queue.claim(str(Queue.PULLS), "w")
+    assert claimed is not None and claimed.id == task
+    queue.failed(claimed, "w", "RuntimeError", None)
+
+    assert queue.prune(clock() - FAILED_KEPT_FOR) == 0
+    assert [j.id for j in queue.jobs([State.FAILED])] == [task]
+
+
+def test_the_scheduled_tasks_prune_old_failures_every_hour(
+        queue: LocalQueue, clock: MovableClock, sessions: sessionmaker[Session]) -> None:
+    old = fail_for_good(queue, "old")
+    clock.advance(timedelta(days=29).total_seconds())
+    recent = fail_for_good(queue, "recent")
+    clock.advance(timedelta(days=2).total_seconds())
+    registry = Registry()
+    add_scheduled_tasks(registry, queue, Puller(sessions, open_resources(), clock=clock),
+                        None, sessions)
+    assert Periodic(TASKS_PRUNE, timedelta(hours=1)) in registry.periodic
+
+    with running(worker_for(queue, registry, threads={Queue.SCHEDULE: 1})):
+        eventually(lambda: job(queue, old) is None, "the old failure was pruned")
+    assert [j.id for j in queue.jobs([State.FAILED])] == [recent]
+
+
+@pytest.mark.parametrize(("every", "cron"), [
+    (timedelta(minutes=1), "* * * * *"), (timedelta(minutes=15), "*/15 * * * *"),
+    (timedelta(hours=1), "0 * * * *"), (timedelta(hours=6), "0 */6 * * *")])
+def test_a_periodic_task_has_the_cron_of_its_period(every: timedelta, cron: str) -> None:
+    assert Periodic("t", every).cron == cron
+
+
+@pytest.mark.parametrize("every", [timedelta(seconds=90), timedelta(minutes=90),
+                                   timedelta(hours=5)])
+def test_a_period_cron_cannot_say_is_refused(every: timedelta) -> None:
+    with pytest.raises(ValueError, match="periodic task"):
+        assert Periodic("t", every).cron is None
 
 
 def test_retry_moves_only_a_failed_task_of_the_workspace_back(queue: LocalQueue) -> None:

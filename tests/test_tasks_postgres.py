@@ -247,6 +247,37 @@ def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
     assert [j.id for j in queue.jobs([State.TODO])] == [waiting]
 
 
+def test_prune_removes_failed_and_cancelled_jobs_whose_last_event_is_old(
+        postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
+    def pull(**args: Any) -> None:
+        calls.record("pull", args)
+        raise ConnectionError("could not reach the source")
+
+    registry = Registry()
+    registry.add(TaskSpec("pulls.metric", pull, Queue.PULLS, Retry(attempts=1)))
+    with working(postgres_url, registry, {Queue.PULLS: 1}):
+        old, recent, twin = (queue.defer("pulls.metric", {"metric_id": n}, queue=Queue.PULLS,
+                                         queueing_lock=f"metric:{n}") for n in (1, 2, 3))
+        eventually(lambda: len(queue.jobs([State.FAILED])) == 3, "the three failed")
+    waiting = queue.defer("pulls.metric", {"metric_id": 3}, queue=Queue.PULLS,
+                          queueing_lock="metric:3")
+    assert queue.retry(twin) is True  # gives way to the waiting one: cancelled
+    with queue.sessions.begin() as session:  # what happened to old and twin, 40 days ago
+        session.execute(text("UPDATE procrastinate_events SET at = at - interval '40 days' "
+                             "WHERE job_id = ANY(:ids)"), {"ids": [old, twin]})
+        now = session.execute(text("SELECT now()")).scalar_one()
+
+    assert queue.prune(now - timedelta(days=30)) == 2
+    assert [j.id for j in queue.jobs(ALL_STATES)] == [recent, waiting]
+    with queue.sessions() as session:  # their noted errors and events went with them
+        assert session.execute(text("SELECT array_agg(job_id ORDER BY job_id) "
+                                    "FROM outcome_task_errors")).scalar() == [recent]
+        assert session.execute(text("SELECT count(*) FROM procrastinate_events "
+                                    "WHERE job_id = ANY(:ids)"),
+                               {"ids": [old, twin]}).scalar() == 0
+    assert queue.prune(now - timedelta(days=30)) == 0
+
+
 def test_a_task_of_one_try_is_not_retried(postgres_url: str, queue: PostgresQueue,
                                           calls: Calls) -> None:
     def tick() -> None:

@@ -208,7 +208,7 @@ class LocalQueue:
         another worker took over meanwhile is left to that worker."""
         values: JSON = {"error": error[:2000], "lease_until": None}
         if retry_in is None:
-            values["state"] = State.FAILED.value
+            values |= {"state": State.FAILED.value, "ended_at": self.clock()}
         else:
             values |= {"state": State.TODO.value, "scheduled_at": self.clock() + retry_in}
         mine = (TASKS.c.id == claimed.id, TASKS.c.worker == worker,
@@ -255,7 +255,7 @@ class LocalQueue:
         try:
             with transaction(self.sessions) as session:
                 session.execute(update(TASKS).where(*failed_one).values(
-                    state=State.TODO.value, scheduled_at=None, error=""))
+                    state=State.TODO.value, scheduled_at=None, error="", ended_at=None))
         except IntegrityError:
             # One with its queueing lock already waits and does the same work.
             with transaction(self.sessions) as session:
@@ -268,3 +268,12 @@ class LocalQueue:
             rows = session.execute(select(TASKS.c.queue, TASKS.c.state, func.count())
                                    .group_by(TASKS.c.queue, TASKS.c.state))
             return {(row[0], row[1]): row[2] for row in rows}
+
+    def prune(self, before: datetime) -> int:
+        """Remove the tasks that failed for good before ``before`` (those failed by a
+        release that did not note when: by when they were deferred)."""
+        ended = func.coalesce(TASKS.c.ended_at, TASKS.c.created_at)
+        with transaction(self.sessions) as session:
+            result = session.execute(delete(TASKS).where(
+                TASKS.c.state == State.FAILED.value, ended < before))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -187,6 +187,18 @@ class PostgresQueue:
             return {(row[0], row[1]): row[2] for row in rows}
 
 
+    def prune(self, before: datetime) -> int:
+        """Remove the failed jobs, and those cancelled because a twin was waiting, whose
+        last event (procrastinate's record of what happened to a job) is before
+        ``before``; their noted errors and events go with them."""
+        with self.sessions.begin() as session:
+            result = session.execute(text(
+                "DELETE FROM procrastinate_jobs WHERE status IN ('failed', 'cancelled') "
+                "AND id IN (SELECT job_id FROM procrastinate_events GROUP BY job_id "
+                "HAVING max(at) < :before)"), {"before": before})
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _now_in_database(sessions: sessionmaker[Session]) -> datetime:
     with sessions() as session:
         return session.execute(text("SELECT now()")).scalar_one()

@@ -21,6 +21,7 @@ __all__ = ["JSON", "Deferral", "Job", "Periodic", "Queue", "Registry", "Retry", 
            "TaskQueue", "TaskSpec", "error_text"]
 
 JSON = dict[str, Any]
+FAILED_KEPT_FOR = timedelta(days=30)  # a failed task stays listed this long for a retry
 TaskFunction = Callable[..., None]  # called with the task's arguments as keywords
 
 
@@ -72,7 +73,13 @@ class Periodic:
         minutes = int(self.every.total_seconds() // 60)
         if minutes < 1 or self.every.total_seconds() % 60:
             raise ValueError(f"a periodic task runs every whole minute, not {self.every}")
-        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+        if minutes < 60:
+            return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+        hours, odd = divmod(minutes, 60)
+        if odd or 24 % hours:
+            raise ValueError(f"a periodic task of an hour or more runs every whole hour "
+                             f"that divides a day, not {self.every}")
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
 
     def slot(self, now: datetime) -> int:
         """The number of the period ``now`` falls in."""
@@ -193,3 +200,7 @@ class TaskQueue(Protocol):
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(queue, state) -> how many tasks."""
+
+    def prune(self, before: datetime) -> int:
+        """Remove the tasks that ended failed (or gave way to a twin) before ``before``;
+        how many were removed."""
