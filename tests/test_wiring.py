@@ -42,7 +42,7 @@ def test_without_slack_credentials_the_workers_pull_and_post_no_digests(
         sqlite_url: str, sqlite_engine: Engine) -> None:
     engine, runtime = processes.process_runtime(settings_for(sqlite_url), with_schedule=True)
     try:
-        assert [p.task for p in runtime.registry.periodic] == ["pulls.due"]
+        assert [p.task for p in runtime.registry.periodic] == ["pulls.due", "tasks.prune"]
         assert isinstance(runtime.tasks, LocalQueue) and runtime.run_tasks
     finally:
         engine.dispose()
@@ -55,8 +55,8 @@ def test_with_a_bot_token_the_workers_also_post_digests(sqlite_url: str,
 
     engine, runtime = processes.process_runtime(settings, with_schedule=True)
     try:
-        assert sorted(p.task for p in runtime.registry.periodic) == ["digests.tick",
-                                                                     "pulls.due"]
+        assert sorted(p.task for p in runtime.registry.periodic) == [
+            "digests.tick", "pulls.due", "tasks.prune"]
     finally:
         engine.dispose()
 
