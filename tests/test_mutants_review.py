@@ -353,7 +353,7 @@ def test_the_summary_names_the_biggest_mover_and_counts_the_others():
 def test_the_summary_says_when_nothing_moved_and_counts_metrics_without_fresh_data():
     assert one_line_summary([]) == "No metrics defined yet."
     assert one_line_summary([reviewed("Still", 30, 30)]) == (
-        "Nothing moved beyond its noise threshold.")
+        "Nothing moved beyond normal variation.")
     empty = evaluate_metric(DOWN, period=PERIOD, now=NOW, before={"": None}, after={"": None},
                             first_sample=None)
     assert one_line_summary([empty, reviewed("Still", 30, 30)]) == (

@@ -14,6 +14,8 @@ from bot.app.review_builder import build_review
 from bot.app.services import define_initiative, get_initiative
 from bot.core.periods import THIS_SPRINT
 from bot.core.points import Reading
+from bot.core.review import Movement
+from bot.core.variation import Verdict
 from bot.storage.db import session_factory, transaction
 from bot.storage.samples import store_readings
 
@@ -60,10 +62,23 @@ def test_initiatives_with_different_periods_reviewed_together_match_each_alone(
         zone, anchor, _, slope = CADENCES[initiative.key]
         # Each current sprint began at its anchor, at midnight in its own time zone.
         assert initiative.period.start == datetime.combine(anchor, time(), ZoneInfo(zone))
+        first = initiative.period.local_dates()[0]
+        span = min(7, ((NOW.date() - first).days + 1) // 2)  # a week, or half a short one
         for n, metric in enumerate(initiative.metrics):
-            # Hourly samples on a line: the value at the period start is on the line.
-            hours = (initiative.period.start - (NOW - timedelta(days=30))) / timedelta(hours=1)
-            assert metric.change.before is not None and metric.change.after is not None
-            assert metric.change.before.at == initiative.period.start
-            assert metric.change.before.value == 100 + n + slope * hours
-            assert metric.change.after.at == NOW
+            change, found = metric.change, metric.change.assessment
+            assert change.before is not None and change.after is not None
+            assert change.before.at == initiative.period.start and change.after.at == NOW
+            # Hourly samples on a line: a full day's mean is the line at 11:30 UTC, and
+            # a window's median is its middle day's mean.
+            assert found is not None and found.before is not None and found.after is not None
+            assert (found.before.first, found.before.last) == (first - timedelta(days=span),
+                                                               first - timedelta(days=1))
+            assert found.after.last == NOW.date() and found.after.days == span
+            for level, window_first in ((change.before.value, found.before.first),
+                                        (change.after.value, found.after.first)):
+                middle = window_first + timedelta(days=span // 2)
+                noon = datetime.combine(middle, time(11, 30), UTC)
+                hours = (noon - (NOW - timedelta(days=30))) / timedelta(hours=1)
+                assert level == 100 + n + slope * hours
+            assert found.verdict is Verdict.MOVED and change.movement is (
+                Movement.IMPROVED if slope > 0 else Movement.REGRESSED)

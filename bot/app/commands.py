@@ -23,6 +23,7 @@ from bot.app.replies import (
     criterion,
     diff_text,
     movement_line,
+    still_counts,
     unit_suffix,
     values_text,
 )
@@ -233,10 +234,11 @@ def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
     else:
         hidden = []
     title = "What regressed" if command.only_regressed else "What moved"
+    still = still_counts(review)
     if not movers and not hidden:
         nothing = "Nothing regressed" if command.only_regressed else "Nothing moved"
-        return Reply(f"{nothing} {review.period_label} beyond the noise thresholds.",
-                     review=review)
+        return Reply(f"{nothing} {review.period_label} beyond normal variation"
+                     + (f" ({still})." if still else "."), review=review)
     lines = [f"{title}, {review.period_label}:"]
     for initiative, metric in movers:
         lines.append(f"• {movement_line(initiative.name, metric)}")
@@ -244,6 +246,8 @@ def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
         lines.append(f"• {initiative.name} / {metric.definition.name} {segment.segment}: "
                      f"{values_text(segment.change, metric.definition.unit)} regressed while "
                      "the total improved")
+    if still and not command.only_regressed:
+        lines.append(f"Did not move: {still}.")
     return Reply("\n".join(lines), review=review)
 
 

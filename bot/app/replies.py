@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.kinds import InitiativeStatus
-from bot.core.review import Change, MetricReview, format_number
+from bot.core.review import Change, MetricReview, Movement, Review, format_number
+from bot.core.variation import Verdict
+from bot.render.common import step_text
 from bot.storage.models import Initiative, Metric
 
 
@@ -83,12 +85,34 @@ def values_text(change: Change, unit: str) -> str:
     return f"{format_number(before)} → {format_number(after)}{unit_suffix(unit)}"
 
 
+def still_counts(review: Review) -> str:
+    """How the metrics that did not move stand: '12 within normal variation, 1 spike,
+    3 without enough data to tell' (empty when every metric moved)."""
+    counts: dict[str, int] = {}
+    for initiative in review.initiatives:
+        for metric in initiative.metrics:
+            found = metric.change.assessment
+            if metric.change.movement in (Movement.IMPROVED, Movement.REGRESSED):
+                continue
+            if found is None or found.verdict is Verdict.NO_DATA:
+                label = "without data"
+            elif found.verdict is Verdict.NOT_ENOUGH:
+                label = "without enough data to tell"
+            elif found.verdict is Verdict.SPIKE:
+                label = "only a spike"
+            else:
+                label = "within normal variation"
+            counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{count} {label}" for label, count in counts.items())
+
+
 def movement_line(initiative_name: str, metric: MetricReview) -> str:
     """``Fleet / Deploy time: 40 → 30 min (-25%), improved; on track, 36% of the gap``."""
     change, d = metric.change, metric.definition
     rel = f" ({change.relative:+.0%})" if change.relative is not None else ""
+    step = step_text(change, d.unit)
     line = (f"{initiative_name} / {d.name}: {values_text(change, d.unit)}{rel}, "
-            f"{change.movement.value}; {metric.status.value}")
+            f"{change.verdict}; {step + '; ' if step else ''}{metric.status.value}")
     if metric.score is not None:
         line += f", {abs(metric.score):.0%} of the gap"
     return line

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +12,7 @@ from bot.app.services import list_initiatives
 from bot.core.periods import Cadence, Period, PeriodSpec, resolve
 from bot.core.points import Point
 from bot.core.review import (
+    DayWindows,
     InitiativeReview,
     MetricDefinition,
     MetricReview,
@@ -18,6 +20,8 @@ from bot.core.review import (
     Status,
     evaluate_metric,
 )
+from bot.core.variation import HISTORY_DAYS, DailySeries, windows
+from bot.storage.daily_values import daily_values
 from bot.storage.models import Initiative, Metric
 from bot.storage.samples import Boundaries, boundaries, series
 from metrics.attempts import failure_reason, latest_attempts
@@ -50,6 +54,31 @@ def definition_of(metric: Metric) -> MetricDefinition:
     )
 
 
+@dataclass(frozen=True)
+class PeriodData:
+    """What a review reads for many metrics over one period: their boundary points, their
+    daily values, and the day windows the values are judged over."""
+
+    points: dict[int, dict[str, Boundaries]]
+    daily: dict[int, dict[str, DailySeries]]
+    windows: DayWindows
+
+
+def period_data(session: Session, metric_ids: list[int], period: Period, now: datetime
+                ) -> PeriodData:
+    """Read :class:`PeriodData` for ``metric_ids``: two statements, whatever their number."""
+    end = period.clipped_end(now)
+    zone = ZoneInfo(period.timezone)
+    # Days are the period's local dates, read as UTC days (how sample_days counts them):
+    # in Europe they share 22-23 of their hours, on the US west coast 16.
+    first = period.start.astimezone(zone).date()
+    last = max(first, (end - timedelta(microseconds=1)).astimezone(zone).date())
+    daily = daily_values(session, metric_ids, first.toordinal() - HISTORY_DAYS,
+                         last.toordinal())
+    return PeriodData(boundaries(session, metric_ids, period.start, end), daily,
+                      windows(first, last))
+
+
 def _thin(points: list[Point], limit: int = MAX_CHART_POINTS) -> list[Point]:
     """Keep at most ``limit`` points, evenly spaced, always keeping the last one."""
     if len(points) <= limit:
@@ -60,16 +89,16 @@ def _thin(points: list[Point], limit: int = MAX_CHART_POINTS) -> list[Point]:
 
 
 def review_metric(session: Session, metric: Metric, period: Period, now: datetime,
-                  *, with_history: bool = True,
-                  points: dict[int, dict[str, Boundaries]] | None = None) -> MetricReview:
+                  *, with_history: bool = True, data: PeriodData | None = None
+                  ) -> MetricReview:
     """Before → after, status and movement of one metric over ``period``.
 
-    ``points`` are the boundary points already read for many metrics at once.
+    ``data`` is what was already read for many metrics at once.
     """
     end = period.clipped_end(now)
-    if points is None:
-        points = boundaries(session, [metric.id], period.start, end)
-    series_points = points.get(metric.id, {})
+    if data is None:
+        data = period_data(session, [metric.id], period, now)
+    series_points = data.points.get(metric.id, {})
     before = {seg: b.opening(end) for seg, b in series_points.items()}
     after = {seg: b.after for seg, b in series_points.items()}
     total = series_points.get("")
@@ -85,6 +114,8 @@ def review_metric(session: Session, metric: Metric, period: Period, now: datetim
         after=after or {"": None},
         first_sample=total.earliest if total else None,
         history=history,
+        daily=data.daily.get(metric.id, {}),
+        windows=data.windows,
     )
 
 
@@ -105,14 +136,12 @@ def _with_pull_failures(session: Session, rows: list[Metric],
 
 def review_initiative(session: Session, initiative: Initiative, period: Period,
                       now: datetime, *, with_history: bool = True,
-                      points: dict[int, dict[str, Boundaries]] | None = None
-                      ) -> InitiativeReview:
-    """Review one initiative over ``period``; ``points`` may hold its boundary points."""
-    if points is None:
-        points = boundaries(session, [m.id for m in initiative.metrics], period.start,
-                            period.clipped_end(now))
+                      data: PeriodData | None = None) -> InitiativeReview:
+    """Review one initiative over ``period``; ``data`` may hold what it reads."""
+    if data is None:
+        data = period_data(session, [m.id for m in initiative.metrics], period, now)
     metrics = tuple(
-        review_metric(session, metric, period, now, with_history=with_history, points=points)
+        review_metric(session, metric, period, now, with_history=with_history, data=data)
         for metric in initiative.metrics
     )
     metrics = _with_pull_failures(session, initiative.metrics, metrics)
@@ -127,16 +156,18 @@ def review_initiative(session: Session, initiative: Initiative, period: Period,
     )
 
 
-def _points_by_period(session: Session, initiatives: list[Initiative], periods: list[Period],
-                      now: datetime) -> dict[tuple[datetime, datetime],
-                                             dict[int, dict[str, Boundaries]]]:
-    """Boundary points of every metric, one query per distinct period (initiatives that
-    share a cadence and time zone share a query)."""
-    metric_ids: dict[tuple[datetime, datetime], list[int]] = {}
+def _data_by_period(session: Session, initiatives: list[Initiative], periods: list[Period],
+                    now: datetime) -> dict[tuple[datetime, datetime, str], PeriodData]:
+    """What every metric's review reads, in one read per distinct period (initiatives that
+    share a cadence and time zone share it)."""
+    metric_ids: dict[tuple[datetime, datetime, str], list[int]] = {}
+    chosen: dict[tuple[datetime, datetime, str], Period] = {}
     for initiative, period in zip(initiatives, periods, strict=True):
-        window = (period.start, period.clipped_end(now))
-        metric_ids.setdefault(window, []).extend(m.id for m in initiative.metrics)
-    return {window: boundaries(session, ids, *window) for window, ids in metric_ids.items()}
+        key = (period.start, period.clipped_end(now), period.timezone)
+        metric_ids.setdefault(key, []).extend(m.id for m in initiative.metrics)
+        chosen[key] = period
+    return {key: period_data(session, ids, chosen[key], now)
+            for key, ids in metric_ids.items()}
 
 
 def build_review(session: Session, workspace: str, spec: PeriodSpec, now: datetime, *,
@@ -145,10 +176,10 @@ def build_review(session: Session, workspace: str, spec: PeriodSpec, now: dateti
     """Review every active initiative (or the given ones) over the period ``spec``."""
     chosen = initiatives if initiatives is not None else list_initiatives(session, workspace)
     periods = [resolve(spec, cadence_of(initiative), period_at or now) for initiative in chosen]
-    points = _points_by_period(session, chosen, periods, now)
+    data = _data_by_period(session, chosen, periods, now)
     reviews = tuple(
         review_initiative(session, initiative, period, now, with_history=with_history,
-                          points=points[(period.start, period.clipped_end(now))])
+                          data=data[(period.start, period.clipped_end(now), period.timezone)])
         for initiative, period in zip(chosen, periods, strict=True)
     )
     label = reviews[0].period.label if len(reviews) == 1 else spec.describe()

@@ -9,10 +9,25 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
+from bot.core.changes import (
+    Change,
+    DayWindows,
+    MetricDefinition,
+    Movement,
+    classify_movement,
+    end_of,
+    judged_change,
+)
 from bot.core.periods import Period
 from bot.core.points import Point
+from bot.core.variation import DailySeries
+
+__all__ = ["Change", "DayWindows", "InitiativeReview", "MetricDefinition", "MetricReview",
+           "Movement", "Review", "SegmentReview", "Status", "assess_status",
+           "classify_movement", "evaluate_metric", "format_number", "meets_target",
+           "movement_score", "one_line_summary", "progress_fraction", "project"]
 
 AT_RISK_PROGRESS = 0.75  # projected to close at least this share of the gap: at risk, not off
 
@@ -25,56 +40,6 @@ class Status(enum.StrEnum):
     NO_DATA = "no data"
     STALE = "stale"
     NO_TARGET = "no target"
-
-
-class Movement(enum.StrEnum):
-    IMPROVED = "improved"
-    REGRESSED = "regressed"
-    FLAT = "flat"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class MetricDefinition:
-    """What a review needs to know about a metric (decoupled from the ORM row)."""
-
-    key: str
-    name: str
-    unit: str = ""
-    direction: str = "up"
-    question: str = ""
-    baseline: float | None = None
-    baseline_at: datetime | None = None
-    target: float | None = None
-    target_date: date | None = None
-    noise: float = 0.0
-    stale_after: timedelta = timedelta(days=7)
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "up"
-
-
-@dataclass(frozen=True)
-class Change:
-    """Before → after for one series (the total or one segment)."""
-
-    before: Point | None
-    after: Point | None
-    movement: Movement
-
-    @property
-    def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after.value - self.before.value
-
-    @property
-    def relative(self) -> float | None:
-        delta = self.delta
-        if delta is None or self.before is None or self.before.value == 0:
-            return None
-        return delta / abs(self.before.value)
 
 
 @dataclass(frozen=True)
@@ -143,7 +108,8 @@ class Review:
             for metric in initiative.metrics
             if metric.change.movement in (Movement.IMPROVED, Movement.REGRESSED)
         ]
-        return sorted(moved, key=lambda pair: -abs(pair[1].score or 0.0))
+        return sorted(moved, key=lambda pair: -abs(pair[1].score or 0.0)
+                      * pair[1].change.weight)
 
     def count_by_status(self) -> dict[Status, int]:
         counts: dict[Status, int] = {}
@@ -151,18 +117,6 @@ class Review:
             for metric in initiative.metrics:
                 counts[metric.status] = counts.get(metric.status, 0) + 1
         return counts
-
-
-def classify_movement(before: Point | None, after: Point | None,
-                      definition: MetricDefinition) -> Movement:
-    """Improved, regressed or flat, by the metric's direction and noise threshold."""
-    if before is None or after is None:
-        return Movement.UNKNOWN
-    delta = after.value - before.value
-    if abs(delta) <= definition.noise or delta == 0:
-        return Movement.FLAT
-    went_up = delta > 0
-    return Movement.IMPROVED if went_up == definition.higher_is_better else Movement.REGRESSED
 
 
 def meets_target(value: float, definition: MetricDefinition) -> bool:
@@ -180,17 +134,13 @@ def progress_fraction(value: float, baseline: float, target: float) -> float | N
     return (value - baseline) / gap
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-
-
 def project(baseline: Point, latest: Point, target_date: date) -> float | None:
     """Linear projection of the pace since the baseline to the end of the target date."""
     elapsed = (latest.at - baseline.at).total_seconds()
     if elapsed <= 0:
         return None
     rate = (latest.value - baseline.value) / elapsed
-    remaining = (_end_of(target_date) - latest.at).total_seconds()
+    remaining = (end_of(target_date) - latest.at).total_seconds()
     return latest.value + rate * max(remaining, 0.0)
 
 
@@ -224,7 +174,7 @@ def assess_status(
     if definition.target_date is None or baseline is None:
         return Status.AT_RISK, "target not reached and no target date to project to", \
             progress, None
-    if evaluated_at >= _end_of(definition.target_date):
+    if evaluated_at >= end_of(definition.target_date):
         return (Status.OFF_TRACK, f"target date {definition.target_date:%Y-%m-%d} passed",
                 progress, None)
     projected = project(baseline, latest, definition.target_date)
@@ -265,7 +215,7 @@ def one_line_summary(metrics: tuple[MetricReview, ...] | list[MetricReview]) -> 
         missing = sum(1 for m in metrics if m.status in (Status.NO_DATA, Status.STALE))
         if missing:
             return f"Nothing moved; {missing} metric(s) without fresh data."
-        return "Nothing moved beyond its noise threshold."
+        return "Nothing moved beyond normal variation."
     top = max(moved, key=lambda m: abs(m.score or 0.0))
     assert top.change.before is not None and top.change.after is not None
     unit = f" {top.definition.unit}" if top.definition.unit else ""
@@ -305,11 +255,19 @@ def evaluate_metric(
     after: dict[str, Point | None],
     first_sample: Point | None,
     history: dict[str, list[Point]] | None = None,
+    daily: dict[str, DailySeries] | None = None,
+    windows: DayWindows | None = None,
 ) -> MetricReview:
-    """Review one metric. ``before``/``after`` map segment ('' = total) to its points."""
+    """Review one metric. ``before``/``after`` map segment ('' = total) to its points;
+    ``daily`` its series' daily values, judged over ``windows``."""
     evaluated_at = period.clipped_end(now)
-    total_change = Change(before.get(""), after.get(""),
-                          classify_movement(before.get(""), after.get(""), definition))
+
+    def change_of(segment: str) -> Change:
+        values = None if daily is None else daily.get(segment, DailySeries())
+        return judged_change(before.get(segment), after.get(segment), definition, values,
+                             windows)
+
+    total_change = change_of("")
     baseline_point = None
     if definition.baseline is not None:
         baseline_point = Point(definition.baseline_at or (first_sample.at if first_sample
@@ -324,13 +282,13 @@ def evaluate_metric(
     for segment in sorted(set(before) | set(after)):
         if not segment:
             continue
-        seg_before, seg_after = before.get(segment), after.get(segment)
-        movement = classify_movement(seg_before, seg_after, definition)
+        change = change_of(segment)
         segments.append(SegmentReview(
             segment,
-            Change(seg_before, seg_after, movement),
+            change,
             regressed_while_total_improved=(
-                movement is Movement.REGRESSED and total_change.movement is Movement.IMPROVED
+                change.movement is Movement.REGRESSED
+                and total_change.movement is Movement.IMPROVED
             ),
         ))
     history = history or {}

@@ -22,6 +22,7 @@ from bot.render.common import (
     progress_bar,
     shorten,
     status_counts,
+    step_text,
     target_text,
 )
 from bot.render.mrkdwn import escape, fit
@@ -67,7 +68,7 @@ def review_messages(review: Review) -> list[Message]:
     if movers:
         lines = [
             f"• {escape(shorten(i.name, 80))} › *{escape(shorten(m.definition.name, 120))}* "
-            f"{escape(before_after(m.change, m.definition.unit))} ({m.change.movement.value})"
+            f"{escape(before_after(m.change, m.definition.unit))} ({m.change.verdict})"
             for i, m in movers
         ]
         summary.append(_section("*What moved most*\n" + "\n".join(lines)))
@@ -104,8 +105,9 @@ def initiative_blocks(initiative: InitiativeReview) -> list[Block]:
         _context(
             [
                 f"*What moved:* {escape(shorten(initiative.what_moved, 1500))}",
-                f"Before = value at {local_time(period.start, zone)} · after = latest value "
-                f"(data as of {local_time(initiative.data_time, zone)})",
+                f"Before = the level of the week before {local_time(period.start, zone)}, "
+                "after = of the period's last week (single values where data is sparse; "
+                f"data as of {local_time(initiative.data_time, zone)})",
             ]
         ),
     ]
@@ -126,8 +128,12 @@ def metric_text(metric: MetricReview) -> str:
     if metric.change.after is not None:
         lines.append(
             f"{escape(before_after(metric.change, unit))}   "
-            f"change {escape(change_text(metric.change, unit))}"
+            f"change {escape(change_text(metric.change, unit))} · "
+            f"{escape(metric.change.verdict)}"
         )
+    step = step_text(metric.change, unit)
+    if step:
+        lines.append(f"_{escape(step)}_")
     progress = ""
     if metric.progress is not None:
         progress = f"{progress_bar(metric.progress)} {percent(metric.progress)} toward "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matplotlib import dates as mdates
@@ -274,6 +274,7 @@ def _metric_panel(
     _reference_lines(ax, metric, color)
     _mark(ax, metric.change.before, MUTED, 9.5)
     _mark(ax, metric.change.after, color, 11)
+    _step(ax, metric)
     _limits(ax, metric, points, period)
     _date_axis(ax, period.start, zone, max_ticks)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
@@ -343,6 +344,21 @@ def _mark(ax: Axes, point: Point | None, color: str, size: float) -> None:
             zorder=5,
             clip_on=False,  # the latest point sits on the right edge: show all of it
         )
+
+
+def _step(ax: Axes, metric: MetricReview) -> None:
+    """A dashed line where the series shifted level, labelled with its day."""
+    step = metric.change.assessment.step if metric.change.assessment else None
+    if step is None:
+        return
+    x = mdates.date2num(datetime.combine(step.day, time(0), UTC))
+    ax.axvline(x, color=MUTED, lw=1.5, ls=(0, (4, 3)), zorder=2)
+    ax.annotate(f"step {step.day:%b} {step.day.day}", (x, 0.5),
+                xycoords=("data", "axes fraction"), xytext=(-3, 0),
+                textcoords="offset points", rotation=90, fontsize=FONT_PT * 0.8,
+                color=MUTED, ha="right", va="center", zorder=6,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                      "alpha": 0.8})
 
 
 def _limits(ax: Axes, metric: MetricReview, points: Sequence[Point], period: Period) -> None:

@@ -132,6 +132,17 @@ def status_counts(metrics: list[MetricReview]) -> list[tuple[Status, int]]:
     return [(status, count) for status, count in counts.items() if count]
 
 
+def step_text(change: Change, unit: str) -> str | None:
+    """'stepped down from 31 to 24 min on Nov 18', when the series shifted level inside or
+    just before the period."""
+    step = change.assessment.step if change.assessment else None
+    if step is None:
+        return None
+    way = "up" if step.after > step.before else "down"
+    return (f"stepped {way} from {format_number(step.before)} to "
+            f"{with_unit(step.after, unit)} on {step.day:%b} {step.day.day}")
+
+
 def segment_notes(metric: MetricReview) -> list[str]:
     """Plain-text notes on segments: hidden regressions first, then the rest."""
     unit = metric.definition.unit
@@ -140,7 +151,7 @@ def segment_notes(metric: MetricReview) -> list[str]:
         for s in metric.hidden_regressions
     ]
     notes += [
-        f"{s.segment} {s.change.movement.value} ({before_after(s.change, unit)})"
+        f"{s.segment} {s.change.verdict} ({before_after(s.change, unit)})"
         for s in metric.segments
         if not s.regressed_while_total_improved
     ]

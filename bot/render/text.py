@@ -31,6 +31,7 @@ from bot.render.common import (
     segment_chart_name,
     segment_notes,
     status_counts,
+    step_text,
     target_text,
     with_unit,
 )
@@ -192,11 +193,12 @@ def _views(
 
 def _initiative_view(initiative: InitiativeReview) -> InitiativeView:
     zone = initiative.period.timezone
-    notes = [
-        (m.definition.name, segment_notes(m), bool(m.hidden_regressions))
-        for m in initiative.metrics
-        if m.segments
-    ]
+    notes = []
+    for metric in initiative.metrics:
+        step = step_text(metric.change, metric.definition.unit)
+        lines = ([step] if step else []) + segment_notes(metric)
+        if lines:
+            notes.append((metric.definition.name, lines, bool(metric.hidden_regressions)))
     return InitiativeView(
         key=initiative.key,
         name=initiative.name,

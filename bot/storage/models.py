@@ -161,6 +161,23 @@ class MetricSegment(Base):
     segment: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
+class SampleDay(Base):
+    """Each series' samples of one UTC day (days since 1970-01-01), counted and summed:
+    what a review judges a series' variation by, read without scanning its samples. Kept
+    by a trigger on every insert into ``samples`` (migration 0014), whichever release
+    inserts; samples are only ever inserted, or deleted with their metric."""
+
+    __tablename__ = "sample_days"
+
+    metric_id: Mapped[int] = mapped_column(
+        ForeignKey("metrics.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    epoch_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+
+
 class Signoff(Base):
     """One owner's agreement to one revision of an initiative's criteria."""
 

@@ -1,0 +1,97 @@
+"""When a series shifted level: the day of the step and the levels on both sides.
+
+Binary segmentation on a series' daily values: the split of a stretch that best separates
+two means, kept when the difference is at least ``STEP_AT`` standard errors of the
+series' own noise, and a step explains the stretch better than a straight line would (a
+steady trend is a trend, not a step); then each side is searched again. Pure arithmetic,
+like :mod:`bot.core.variation`, whose noise estimate it takes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import accumulate
+from statistics import median
+
+STEP_AT = 5.0  # standard errors: a split is chosen among ~40, so the bar is high
+MIN_SIDE = 3  # days on each side of a step
+MAX_STEPS = 3  # steps looked for in one series
+MEDIAN_SE = 1.2533  # a median's standard error per mean's, for normal noise
+
+
+@dataclass(frozen=True)
+class Step:
+    """A shift of level: the first day at the new level, and the levels on both sides."""
+
+    day: date
+    before: float
+    after: float
+    strength: float  # the shift in standard errors
+
+
+def steps(days: Sequence[int], values: Sequence[float], noise: float) -> list[Step]:
+    """The steps of a series (``days`` as ordinals, ascending), oldest first."""
+    if noise <= 0 or len(values) < 2 * MIN_SIDE:
+        return []
+    found: list[tuple[int, float]] = []
+    stretches = [(0, len(values))]
+    while stretches and len(found) < MAX_STEPS:
+        start, end = stretches.pop()
+        split = _best_split(values, start, end, noise)
+        if split is None:
+            continue
+        found.append(split)
+        stretches += [(start, split[0]), (split[0], end)]
+    cuts = sorted(index for index, _ in found)
+    strength = dict(found)
+    bounds = [0, *cuts, len(values)]
+    return [Step(date.fromordinal(days[cut]), median(values[bounds[n]:cut]),
+                 median(values[cut:bounds[n + 2]]), strength[cut])
+            for n, cut in enumerate(cuts)]
+
+
+def _best_split(values: Sequence[float], start: int, end: int, noise: float
+                ) -> tuple[int, float] | None:
+    """The index that best splits ``values[start:end]`` into two levels, and its strength,
+    or None when no split is strong enough or a line fits the stretch better."""
+    count = end - start
+    if count < 2 * MIN_SIDE:
+        return None
+    running = [0.0, *accumulate(values[start:end])]
+    best, best_strength = None, 0.0
+    for left in range(MIN_SIDE, count - MIN_SIDE + 1):
+        right = count - left
+        difference = (running[count] - running[left]) / right - running[left] / left
+        strength = abs(difference) / (noise * math.sqrt(1 / left + 1 / right))
+        if strength > best_strength:
+            best, best_strength = left, strength
+    if best is None or best_strength < STEP_AT:
+        return None
+    # Kept when the medians agree (a spike at an end moves a mean, not a median) and a
+    # step explains the stretch better than a straight line.
+    earlier, later = values[start:start + best], values[start + best:end]
+    robust = abs(median(later) - median(earlier)) / (
+        MEDIAN_SE * noise * math.sqrt(1 / len(earlier) + 1 / len(later)))
+    if robust < STEP_AT or _line_error(values[start:end]) <= _step_error(values[start:end],
+                                                                         best):
+        return None
+    return start + best, robust
+
+
+def _step_error(values: Sequence[float], split: int) -> float:
+    """Squared error of two flat levels, split at ``split``."""
+    left, right = values[:split], values[split:]
+    return sum((v - sum(left) / len(left)) ** 2 for v in left) + sum(
+        (v - sum(right) / len(right)) ** 2 for v in right)
+
+
+def _line_error(values: Sequence[float]) -> float:
+    """Squared error of the least-squares straight line through ``values``."""
+    count = len(values)
+    mean_x, mean_y = (count - 1) / 2, sum(values) / count
+    spread = sum((x - mean_x) ** 2 for x in range(count))
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values)) / spread
+    return sum((y - mean_y - slope * (x - mean_x)) ** 2 for x, y in enumerate(values))

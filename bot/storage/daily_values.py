@@ -1,0 +1,62 @@
+"""Each series' daily values over a range of days, read from ``sample_days`` (kept by a
+trigger on every sample inserted): the mean of each UTC day's samples, what
+:mod:`bot.core.variation` judges.
+
+The database returns one row per series, its days and means joined as text: a review
+of 1,000 series over six weeks then builds 1,000 rows instead of 42,000, which on SQLite
+is most of what reading them costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import Text, bindparam, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from bot.core.variation import DailySeries
+from bot.storage.models import SampleDay
+from bot.storage.samples import MAX_IDS_PER_QUERY
+
+EPOCH = date(1970, 1, 1).toordinal()  # sample_days counts days from here
+_DAYS = SampleDay.__table__.c
+
+
+def _statement(dialect: str) -> Any:
+    mean = _DAYS.total / _DAYS.samples
+    if dialect == "postgresql":
+        by_day = aggregate_order_by(literal(","), _DAYS.epoch_day)
+        days = func.string_agg(cast(_DAYS.epoch_day, Text), by_day)
+        means = func.string_agg(cast(mean, Text), by_day)
+    else:  # group_concat follows the primary key's order, which the scan reads in
+        days, means = func.group_concat(_DAYS.epoch_day), func.group_concat(mean)
+    return (select(_DAYS.metric_id, _DAYS.segment, days, means)
+            .where(_DAYS.metric_id.in_(bindparam("ids", expanding=True)),
+                   _DAYS.epoch_day >= bindparam("first"),
+                   _DAYS.epoch_day <= bindparam("last"))
+            .group_by(_DAYS.metric_id, _DAYS.segment))
+
+
+def daily_values(session: Session, metric_ids: Sequence[int], first: int, last: int
+                 ) -> dict[int, dict[str, DailySeries]]:
+    """Every series of ``metric_ids`` as daily values from day ``first`` to ``last``
+    (ordinals of UTC days, inclusive), oldest first, by metric and segment."""
+    statement = _statement(session.get_bind().dialect.name)
+    found: dict[int, dict[str, DailySeries]] = {}
+    ids = list(metric_ids)
+    for start in range(0, len(ids), MAX_IDS_PER_QUERY):
+        rows = session.connection().execute(statement, {
+            "ids": ids[start:start + MAX_IDS_PER_QUERY], "first": first - EPOCH,
+            "last": last - EPOCH}).all()
+        for metric_id, segment, days, means in rows:
+            numbers = [int(day) + EPOCH for day in days.split(",")]
+            series = DailySeries(numbers, list(map(float, means.split(","))))
+            if any(b < a for a, b in pairwise(numbers)):
+                series = DailySeries.of([(date.fromordinal(day), value) for day, value
+                                         in zip(series.days, series.values, strict=True)])
+            found.setdefault(metric_id, {})[segment] = series
+    return found
