@@ -342,7 +342,9 @@ def test_a_query_that_ends_the_transaction_alone_writes_nothing_and_returns_noth
 def test_copy_to_program_runs_for_no_role_the_source_accepts(admin, reader, no_text_check,
                                                             ) -> None:
     marker = f"/tmp/outcome-guard-{uuid.uuid4().hex}"
-    query = f"copy (select 1) to program 'touch {marker}'"
+    # The program reads what COPY writes: one that exits first (touch alone) makes the
+    # server's write fail now and then with a broken pipe.
+    query = f"copy (select 1) to program 'cat > /dev/null && touch {marker}'"
     with psycopg.connect(make_url(admin).set(drivername="postgresql").render_as_string(),
                          autocommit=True) as connection:
         connection.execute(query)  # the server does run programs for a superuser

@@ -20,6 +20,7 @@ from bot.core.changes import (
     end_of,
     judged_change,
 )
+from bot.core.forecast import Forecast, forecast
 from bot.core.periods import Period
 from bot.core.points import Point
 from bot.core.variation import DailySeries
@@ -64,6 +65,7 @@ class MetricReview:
     history: tuple[Point, ...] = ()
     segment_history: dict[str, tuple[Point, ...]] = field(default_factory=dict)
     last_sample_at: datetime | None = None
+    forecast: Forecast | None = None  # when the target is reached at the recent pace
 
     @property
     def hidden_regressions(self) -> tuple[SegmentReview, ...]:
@@ -156,8 +158,11 @@ def assess_status(
     latest: Point | None,
     baseline: Point | None,
     evaluated_at: datetime,
+    ahead: Forecast | None = None,
 ) -> tuple[Status, str, float | None, float | None]:
-    """Status, its reason, progress toward target and the projected value at target date."""
+    """Status, its reason, progress toward target and the projected value at target date;
+    with a forecast from daily values (``ahead``), on track means reached by the target
+    date even at the slow end of its range."""
     if latest is None:
         return Status.NO_DATA, "no samples recorded yet", None, None
     age = evaluated_at - latest.at
@@ -171,12 +176,16 @@ def assess_status(
         progress = progress_fraction(latest.value, baseline.value, definition.target)
     if meets_target(latest.value, definition):
         return Status.ACHIEVED, "target reached", progress, None
-    if definition.target_date is None or baseline is None:
-        return Status.AT_RISK, "target not reached and no target date to project to", \
+    if definition.target_date is None or (baseline is None and ahead is None):
+        reason = "target not reached and no target date to project to"
+        return Status.AT_RISK, reason + (f"; {pace_text(ahead)}" if ahead else ""), \
             progress, None
     if evaluated_at >= end_of(definition.target_date):
         return (Status.OFF_TRACK, f"target date {definition.target_date:%Y-%m-%d} passed",
                 progress, None)
+    if ahead is not None:
+        return _status_ahead(ahead, definition.target_date, progress, evaluated_at)
+    assert baseline is not None
     projected = project(baseline, latest, definition.target_date)
     if projected is None:
         return Status.AT_RISK, "not enough history to project", progress, None
@@ -189,6 +198,39 @@ def assess_status(
                 f"by {when}", progress, projected)
     return (Status.OFF_TRACK, f"at this pace closes only {max(projected_progress, 0):.0%} "
             f"of the gap by {when}", progress, projected)
+
+
+def pace_text(ahead: Forecast) -> str:
+    """'at this pace: Mar 3 – Apr 20, 2027; needs 2.0× today's pace'."""
+    if ahead.in_sight:
+        assert ahead.earliest is not None and ahead.latest is not None
+        first, last = ahead.earliest, ahead.latest
+        start = f"{first:%b} {first.day}" + (f", {first.year}" if first.year != last.year
+                                              else "")
+        text = (f"at this pace: {start}" + ("" if first == last else
+                                            f" – {last:%b} {last.day}") + f", {last.year}")
+    else:
+        text = "not in sight at this pace"
+    ratio = ahead.pace_ratio()
+    if ratio is not None and ratio > 1.05:
+        text += f"; needs {ratio:.1f}× today's pace"
+    elif ratio is None and ahead.needed is not None and ahead.needed != 0:
+        text += f"; needs {format_number(abs(ahead.needed))} a day the other way"
+    return text
+
+
+def _status_ahead(ahead: Forecast, target_date: date, progress: float | None,
+                  evaluated_at: datetime) -> tuple[Status, str, float | None, float | None]:
+    """On track when even the forecast's slow end is by the target date, at risk when its
+    range still reaches it, off track otherwise."""
+    days_left = (end_of(target_date) - evaluated_at) / timedelta(days=1)
+    projected = ahead.level + ahead.pace * days_left
+    text = f"{pace_text(ahead)} (target date {target_date:%b} {target_date.day})"
+    if ahead.latest is not None and ahead.latest <= target_date:
+        return Status.ON_TRACK, text, progress, projected
+    if ahead.earliest is not None and ahead.earliest <= target_date:
+        return Status.AT_RISK, text, progress, projected
+    return Status.OFF_TRACK, text, progress, projected
 
 
 def movement_score(change: Change, definition: MetricDefinition,
@@ -275,8 +317,13 @@ def evaluate_metric(
                                definition.baseline)
     elif first_sample is not None:
         baseline_point = first_sample
+    total = daily.get("") if daily is not None else None
+    ahead = None
+    if total is not None and definition.target is not None:
+        ahead = forecast(total.days, total.values, definition.target, definition.target_date,
+                         (evaluated_at - timedelta(microseconds=1)).date())
     status, reason, progress, projected = assess_status(
-        definition, after.get(""), baseline_point, evaluated_at
+        definition, after.get(""), baseline_point, evaluated_at, ahead
     )
     segments = []
     for segment in sorted(set(before) | set(after)):
@@ -306,4 +353,5 @@ def evaluate_metric(
         history=tuple(history.get("", ())),
         segment_history={k: tuple(v) for k, v in history.items() if k},
         last_sample_at=latest.at if latest else None,
+        forecast=ahead,
     )
