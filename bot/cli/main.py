@@ -26,6 +26,7 @@ from bot.core.logs import scrub_handlers
 from bot.core.settings import SETTINGS, Settings, load_settings
 from bot.grammar.commands import help_text
 from bot.grammar.questions import parse_question, question_help
+from bot.render.json_review import review_json
 from bot.render.text import review_terminal
 from bot.storage import db
 
@@ -46,6 +47,18 @@ def _print_reply(reply: Reply, *, color: bool) -> int:
     else:
         print(reply.text, file=sys.stderr if reply.error else sys.stdout)
     return 1 if reply.error else 0
+
+
+def _print_json(reply: Reply) -> int:
+    """The reply's review in the ``outcomes.review/1`` schema (docs/json.md)."""
+    if reply.error:
+        print(reply.text, file=sys.stderr)
+        return 1
+    if reply.review is None:
+        raise UsageError("--json prints a review: it goes with `review` and `moved`.",
+                         "outcome review fleet --json | outcome moved last sprint --json")
+    print(review_json(reply.review))
+    return 0
 
 
 def _context(settings: Settings) -> Context:
@@ -238,8 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                           settings)
         if verb in ("push", "backfill"):
             return sources.VERBS[verb](argv[1:], settings)
-        ctx = _context(settings)
-        return _print_reply(run(_join(argv), ctx), color=sys.stdout.isatty())
+        as_json = "--json" in argv
+        words = [arg for arg in argv if arg != "--json"]
+        reply = run(_join(words), _context(settings))
+        if as_json:
+            return _print_json(reply)
+        return _print_reply(reply, color=sys.stdout.isatty())
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
