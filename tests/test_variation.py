@@ -212,3 +212,16 @@ def test_a_shift_long_before_the_period_is_not_reported() -> None:
 def test_no_step_is_found_where_there_is_none(name: str, value) -> None:
     found = [judge(series(value, seed)).step for seed in range(200)]
     assert sum(step is not None for step in found) <= 4, name
+
+
+def test_weekday_offsets_agree_with_and_without_a_missing_day() -> None:
+    def weekly(n: int, rng: random.Random) -> float:
+        return 50 + [0, 1, 2, 3, 4, -20, -25][(START + timedelta(days=n)).weekday()] + \
+            rng.gauss(0, 0.5)
+
+    whole = series(weekly, 2)  # every day: the offsets come from slices
+    gappy = DailySeries(whole.days[:20] + whole.days[21:], whole.values[:20] + whole.values[21:])
+    fast, slow = offsets_of(whole), offsets_of(gappy)
+    assert fast is not None and slow is not None
+    assert all(abs(a - b) < 0.5 for a, b in zip(fast, slow, strict=True)), (fast, slow)
+    assert fast[5] - fast[0] == pytest.approx(-20, abs=1)

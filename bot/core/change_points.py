@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
+from operator import mul
 from statistics import median
 
 STEP_AT = 5.0  # standard errors: a split is chosen among ~40, so the bar is high
@@ -57,14 +58,16 @@ def _best_split(values: Sequence[float], start: int, end: int, noise: float
                 ) -> tuple[int, float] | None:
     """The index that best splits ``values[start:end]`` into two levels, and its strength,
     or None when no split is strong enough or a line fits the stretch better."""
-    count = end - start
+    stretch = values[start:end]
+    count = len(stretch)
     if count < 2 * MIN_SIDE:
         return None
-    running = [0.0, *accumulate(values[start:end])]
+    running = [0.0, *accumulate(stretch)]
+    total = running[count]
     best, best_strength = None, 0.0
     for left in range(MIN_SIDE, count - MIN_SIDE + 1):
         right = count - left
-        difference = (running[count] - running[left]) / right - running[left] / left
+        difference = (total - running[left]) / right - running[left] / left
         strength = abs(difference) / (noise * math.sqrt(1 / left + 1 / right))
         if strength > best_strength:
             best, best_strength = left, strength
@@ -72,26 +75,30 @@ def _best_split(values: Sequence[float], start: int, end: int, noise: float
         return None
     # Kept when the medians agree (a spike at an end moves a mean, not a median) and a
     # step explains the stretch better than a straight line.
-    earlier, later = values[start:start + best], values[start + best:end]
+    earlier, later = stretch[:best], stretch[best:]
     robust = abs(median(later) - median(earlier)) / (
         MEDIAN_SE * noise * math.sqrt(1 / len(earlier) + 1 / len(later)))
-    if robust < STEP_AT or _line_error(values[start:end]) <= _step_error(values[start:end],
-                                                                         best):
+    if robust < STEP_AT or _line_error(stretch, total) <= _step_error(stretch, running, best):
         return None
     return start + best, robust
 
 
-def _step_error(values: Sequence[float], split: int) -> float:
-    """Squared error of two flat levels, split at ``split``."""
-    left, right = values[:split], values[split:]
-    return sum((v - sum(left) / len(left)) ** 2 for v in left) + sum(
-        (v - sum(right) / len(right)) ** 2 for v in right)
+def _squares(values: Sequence[float]) -> float:
+    return math.fsum(map(mul, values, values))
 
 
-def _line_error(values: Sequence[float]) -> float:
+def _step_error(values: Sequence[float], running: Sequence[float], split: int) -> float:
+    """Squared error of two flat levels split at ``split`` (``running``: prefix sums)."""
+    count, left = len(values), running[split]
+    right = running[count] - left
+    return _squares(values) - left ** 2 / split - right ** 2 / (count - split)
+
+
+def _line_error(values: Sequence[float], total: float) -> float:
     """Squared error of the least-squares straight line through ``values``."""
     count = len(values)
-    mean_x, mean_y = (count - 1) / 2, sum(values) / count
-    spread = sum((x - mean_x) ** 2 for x in range(count))
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values)) / spread
-    return sum((y - mean_y - slope * (x - mean_x)) ** 2 for x, y in enumerate(values))
+    mean_x = (count - 1) / 2
+    spread_x = count * (count * count - 1) / 12  # sum of (x - mean_x)^2 for x = 0..n-1
+    spread_y = _squares(values) - total ** 2 / count
+    cross = math.fsum(map(mul, range(count), values)) - mean_x * total
+    return spread_y - cross ** 2 / spread_x

@@ -11,9 +11,11 @@ Pure arithmetic, like :mod:`bot.core.variation`.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 RECENT_DAYS = 28  # the pace is read from the last four weeks
 MIN_VALUES = 10  # fewer daily values than this in them: no forecast
@@ -47,18 +49,18 @@ def forecast(days: Sequence[int], values: Sequence[float], target: float,
              target_day: date | None, today: date) -> Forecast | None:
     """The forecast from daily values (``days`` as ordinals, ascending) up to ``today``,
     or None with fewer than ``MIN_VALUES`` of them in the last ``RECENT_DAYS``."""
-    first = today.toordinal() - RECENT_DAYS + 1
-    recent = [(d, v) for d, v in zip(days, values, strict=True) if first <= d <= today.toordinal()]
-    if len(recent) < MIN_VALUES:
+    last = today.toordinal()
+    low, high = bisect_left(days, last - RECENT_DAYS + 1), bisect_right(days, last)
+    if high - low < MIN_VALUES:
         return None
-    xs = [float(d) for d, _ in recent]
-    ys = [v for _, v in recent]
+    xs, ys = days[low:high], values[low:high]
     count = len(xs)
-    mean_x, mean_y = sum(xs) / count, sum(ys) / count
-    spread = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
-    residual = math.sqrt(sum((y - mean_y - slope * (x - mean_x)) ** 2
-                             for x, y in zip(xs, ys, strict=True)) / (count - 2))
+    mean_x, mean_y = math.fsum(xs) / count, math.fsum(ys) / count
+    spread = math.fsum((x - mean_x) ** 2 for x in xs)
+    cross = math.fsum(map(mul, xs, ys)) - count * mean_x * mean_y
+    slope = cross / spread
+    squares = math.fsum(map(mul, ys, ys)) - count * mean_y ** 2  # about the mean
+    residual = math.sqrt(max(squares - slope * cross, 0.0) / (count - 2))
     now = xs[-1] - mean_x  # today, as an offset from the days' mean
     level = mean_y + slope * now
     expected = None

@@ -31,6 +31,7 @@ from bot.core.change_points import Step, steps
 
 WINDOW_DAYS = 7  # a window holds a whole week, so weekdays weigh alike
 HISTORY_DAYS = 28  # days before the period whose values teach the normal variation
+STEP_LOOKBACK_DAYS = 7  # a shift is searched from this long before the before window
 MIN_WINDOW_VALUES = 3  # fewer values in a window: not enough data
 MIN_HISTORY_VALUES = 8  # fewer values to estimate the noise from: not enough data
 SEASONAL_AFTER_DAYS = 21  # three weeks of daily values: weekday offsets may be removed
@@ -122,12 +123,19 @@ def weekday_offsets(days: Sequence[int], values: Sequence[float]) -> list[float]
         return None
     running = [0.0, *accumulate(values)]
     residuals: list[list[float]] = [[] for _ in range(7)]
-    for index in range(3, len(days) - 3):
-        # The level around a day: the mean of the week centred on it (one of each
-        # weekday), as in a classical decomposition; only where all seven are there.
-        if days[index + 3] - days[index - 3] == 6:
-            level = (running[index + 4] - running[index - 3]) / 7
-            residuals[(days[index] + 6) % 7].append(values[index] - level)  # Monday: 0
+    # The level around a day: the mean of the week centred on it (one of each weekday),
+    # as in a classical decomposition; only where all seven days are there.
+    if days[-1] - days[0] == len(days) - 1:  # no gaps: by slices, far faster
+        centred = [value - (later - earlier) / 7 for value, earlier, later
+                   in zip(values[3:], running, running[7:], strict=False)]
+        first = (days[3] + 6) % 7  # the weekday of the first centred day (Monday: 0)
+        for offset in range(7):
+            residuals[(first + offset) % 7] = centred[offset::7]
+    else:
+        for index in range(3, len(days) - 3):
+            if days[index + 3] - days[index - 3] == 6:
+                level = (running[index + 4] - running[index - 3]) / 7
+                residuals[(days[index] + 6) % 7].append(values[index] - level)
     if not all(residuals):
         return None
     offsets = [median(found) for found in residuals]
@@ -208,8 +216,11 @@ def assess(series: DailySeries, before_window: Window, after_window: Window, *,
         verdict, reason = Verdict.WITHIN, ("within the noise threshold"
                                            if strength >= MOVED_AT else
                                            f"{strength:.1f} standard errors")
-    shifts = [step for step in steps(days, values, noise)
-              if step.day.toordinal() >= before_window[0]]
+    shifts: list[Step] = []
+    if verdict is Verdict.MOVED:  # a shift that explains the move; searched from a week
+        near = bisect_left(days, before_window[0] - STEP_LOOKBACK_DAYS)  # before its window
+        shifts = [step for step in steps(days[near:], values[near:], noise)
+                  if step.day.toordinal() >= before_window[0]]
     return Assessment(verdict, start, end, noise, strength, spike, offsets is not None,
                       reason, shifts[-1] if shifts else None)
 
