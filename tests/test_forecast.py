@@ -105,3 +105,14 @@ def test_the_status_reads_the_forecast_range_against_the_target_date() -> None:
         "(target date Apr 30)")
     assert status(date(2031, 12, 1), date(2032, 2, 1))[1].startswith(
         "at this pace: Dec 1, 2031 – Feb 1, 2032")
+
+
+@pytest.mark.parametrize(("pace", "needed", "ratio"), [
+    (0.25, 0.5, 2.0), (-0.25, -0.5, 2.0), (1.0, 2.0, 2.0), (0.5, 0.5, 1.0),
+    (0.25, -0.5, None), (-0.25, 0.5, None), (0.0, 0.5, None), (0.25, None, None),
+    (0.25, 0.0, None),
+])
+def test_the_pace_ratio_compares_paces_in_the_same_direction_only(
+        pace: float, needed: float | None, ratio: float | None) -> None:
+    ahead = Forecast(pace, 20.0, None, None, None, needed)
+    assert ahead.pace_ratio() == (None if ratio is None else pytest.approx(ratio))

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.core.change_points import steps
 from bot.core.changes import Change, Movement
 from bot.core.periods import Period
 from bot.core.points import Point
@@ -225,3 +226,12 @@ def test_weekday_offsets_agree_with_and_without_a_missing_day() -> None:
     assert fast is not None and slow is not None
     assert all(abs(a - b) < 0.5 for a, b in zip(fast, slow, strict=True)), (fast, slow)
     assert fast[5] - fast[0] == pytest.approx(-20, abs=1)
+
+
+def test_no_step_is_looked_for_without_noise_to_measure_it_or_enough_days() -> None:
+    days = list(range(START.toordinal(), START.toordinal() + 12))
+    shifted = [31.0] * 6 + [24.0] * 6
+    assert steps(days, shifted, 0.0) == []  # a series that never varied
+    assert steps(days[:5], shifted[:5], 1.0) == []  # fewer than three days a side
+    (step,) = steps(days, shifted, 0.5)
+    assert (step.day, step.before, step.after) == (START + timedelta(days=6), 31.0, 24.0)
