@@ -2,7 +2,8 @@
 
 A value is a pure function of (config, segment, time): an eased trend from ``start`` to
 ``end`` between ``start_at`` and ``end_at``, hour-stable pseudo-random noise, an optional
-weekly rhythm and an optional mid-sprint sag. Segmented metrics report each segment and
+weekly rhythm, an optional mid-sprint sag and an optional step (``{"at": …, "by": …}``: a
+shift of level from that moment on). Segmented metrics report each segment and
 their weighted mean as the total.
 """
 
@@ -47,6 +48,9 @@ def curve_value(curve: dict[str, Any], seed: str, segment: str, at: datetime,
         period = float(sag["period_days"]) * 86400
         phase = ((at - _parse_time(sag["anchor"])).total_seconds() % period) / period
         value -= float(sag["depth"]) * phase
+    step = curve.get("step")
+    if step and at >= _parse_time(step["at"]):
+        value += float(step["by"])
     value += float(curve.get("noise", 0.0)) * _noise(seed, segment, at)
     floor, ceiling = curve.get("min"), curve.get("max")
     if floor is not None:

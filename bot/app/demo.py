@@ -47,6 +47,11 @@ def _fleet(start: datetime) -> dict[str, Any]:
     sag_anchor = _iso(datetime.combine(anchor, datetime.min.time(), tzinfo=UTC)
                       - timedelta(hours=12))
     window = {"start_at": _iso(start), "end_at": _iso(start + timedelta(days=180))}
+    # Automatic rollback shipped three days before the current sprint: the operators'
+    # touchpoints step down then (the review dates the shift and shows both levels).
+    today = (start + timedelta(days=HISTORY_DAYS)).date()
+    sprint = anchor + timedelta(days=(today - anchor).days // 14 * 14)
+    shipped = datetime.combine(sprint - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
     return {
         "key": "fleet-update",
         "fields": {
@@ -99,7 +104,8 @@ def _fleet(start: datetime) -> dict[str, Any]:
                 "baseline_value": 6.0, "target_value": 1.0, "noise": 0.2,
                 "target_date": (start + timedelta(days=180)).date(),
             }, {**window, "seed": "touchpoints",
-                "total": {"start": 6, "end": 1.6, "noise": 0.15, "min": 1}}),
+                "total": {"start": 6, "end": 1.6, "noise": 0.15, "min": 1,
+                          "step": {"at": _iso(shipped), "by": -0.7}}}),
             ("auto-rollback", {
                 "name": "Failed updates rolled back automatically", "unit": "%",
                 "direction": "up", "question": "Does a failed update heal itself?",
