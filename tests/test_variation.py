@@ -235,3 +235,49 @@ def test_no_step_is_looked_for_without_noise_to_measure_it_or_enough_days() -> N
     assert steps(days[:5], shifted[:5], 1.0) == []  # fewer than three days a side
     (step,) = steps(days, shifted, 0.5)
     assert (step.day, step.before, step.after) == (START + timedelta(days=6), 31.0, 24.0)
+
+
+def test_a_windows_level_has_a_symmetric_interval_and_its_own_days() -> None:
+    found = judge(series(noise(), 11))
+    assert found.before is not None and found.after is not None
+    for level in (found.before, found.after):
+        assert level.low < level.value < level.high
+        assert level.high - level.value == pytest.approx(level.value - level.low)
+        assert level.days == 7
+    assert (found.before.first, found.before.last) == (START - timedelta(days=7),
+                                                       START - timedelta(days=1))
+    assert (found.after.first, found.after.last) == (END - timedelta(days=6), END)
+    assert found.noise is not None and 1.4 < found.noise < 2.8  # the noise is 2
+
+
+def test_a_series_that_never_varied_moves_with_any_change_and_stays_put_without() -> None:
+    constant = series(lambda n, rng: 5.0)
+    still = judge(constant)
+    assert still.verdict is Verdict.WITHIN and still.strength == 0.0
+    stepped = judge(series(lambda n, rng: 5.0 if n < 7 else 5.5))
+    assert stepped.verdict is Verdict.MOVED and stepped.strength == math.inf
+
+
+def test_without_a_floor_a_small_clear_move_is_a_move() -> None:
+    small = series(lambda n, rng: (10 if n < 5 else 10.5) + rng.gauss(0, 0.05))
+    assert judge(small).verdict is Verdict.MOVED
+    assert judge(small, floor=0.5).verdict is Verdict.WITHIN
+
+
+def test_three_values_in_each_window_are_enough_and_the_noise_is_still_reported() -> None:
+    days = [*range(-28, -7), -3, -2, -1, 11, 12, 13]  # three days in each window
+    found = judge(series(noise(), 5, days=days))
+    assert found.verdict is not Verdict.NOT_ENOUGH
+    assert found.before is not None and found.before.days == 3
+    short = judge(series(noise(), 5, days=[*range(-28, 0), 12, 13]))
+    assert short.verdict is Verdict.NOT_ENOUGH and short.noise is not None
+    assert not short.seasonal
+
+
+def test_a_spike_is_measured_against_the_rest_of_its_window() -> None:
+    two_days = judge(series(lambda n, rng: 40 + rng.gauss(0, 1) + (15 if n == 13 else 0), 3,
+                            days=[*range(-28, 0), 7, 8, 9, 10, 11, 12, 13]))
+    assert two_days.spike == END
+    high_then_low = judge(series(lambda n, rng: 40 + rng.gauss(0, 1) + (15 if n == 12 else 0),
+                                 3))
+    assert high_then_low.spike is None  # the last day is ordinary
