@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from xml.dom import minidom
@@ -203,3 +204,20 @@ def test_the_cli_exit_code_is_0_on_pass_1_on_violation_or_stale_data_2_when_it_c
     junit = tmp_path / "reports" / "outcome.xml"
     assert cli.main(["check", "--junit", str(junit), *now]) == 1
     assert ET.parse(junit).getroot().get("failures") == "5"
+
+
+def test_the_cli_prints_the_report_as_json_with_the_same_exit_code(cli_workspace, capsys):
+    now = ["--now", NOW.isoformat()]
+    assert cli.main(["check", "-i", "healthy", "-i", "guarded", "--json", *now]) == 1
+    document = json.loads(capsys.readouterr().out)
+
+    assert document["schema"] == "outcomes.check/1"
+    assert document["checked_at"] == NOW.isoformat()
+    assert (document["passed"], document["failed"], document["skipped"]) == (
+        sum(v["outcome"] == "passed" for v in document["verdicts"]),
+        sum(v["outcome"] == "failed" for v in document["verdicts"]), 0)
+    assert document["failed"] >= 1 and document["passed"] == 3
+    failed = [v for v in document["verdicts"] if v["outcome"] == "failed"]
+    assert all(v["initiative"] == "guarded" and v["message"] for v in failed)
+    assert {"initiative", "metric", "name", "outcome", "reason", "message", "value",
+            "observed_at"} == set(document["verdicts"][0])

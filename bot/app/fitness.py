@@ -19,6 +19,8 @@ Draft initiatives are skipped, since their thresholds are not agreed, unless
 from __future__ import annotations
 
 import enum
+import json
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -170,6 +172,26 @@ def report_text(report: CheckReport) -> str:
         lines.append("Nothing was enforced: agree the criteria first (both owners sign), "
                      "or pass --drafts.")
     return "\n".join(lines)
+
+
+CHECK_SCHEMA = "outcomes.check/1"
+
+
+def report_json(report: CheckReport) -> str:
+    """The report as JSON (``outcomes.check/1``, docs/json.md): counts and every verdict."""
+    return json.dumps({
+        "schema": CHECK_SCHEMA,
+        "checked_at": report.checked_at.isoformat(),
+        "passed": report.count(Outcome.PASSED),
+        "failed": report.count(Outcome.FAILED),
+        "skipped": report.count(Outcome.SKIPPED),
+        "verdicts": [{
+            "initiative": v.initiative, "metric": v.metric, "name": v.metric_name,
+            "outcome": v.outcome.value, "reason": v.reason, "message": v.message,
+            "value": v.value if v.value is None or math.isfinite(v.value) else None,
+            "observed_at": v.observed_at.isoformat() if v.observed_at else None,
+        } for v in report.verdicts],
+    }, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _timestamp(moment: datetime) -> str:

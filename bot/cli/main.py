@@ -139,6 +139,8 @@ def _check(args: list[str], settings: Settings) -> int:
     parser.add_argument("--drafts", action="store_true",
                         help="also enforce initiatives whose criteria are not agreed yet")
     parser.add_argument("--now", help="pretend the current time is this ISO date-time")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON (outcomes.check/1, docs/json.md)")
     options = parser.parse_args(args)
     try:
         now = parse_now(options.now)
@@ -157,7 +159,7 @@ def _check(args: list[str], settings: Settings) -> int:
     except OutcomeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(fitness.report_text(report))
+    print(fitness.report_json(report) if options.json else fitness.report_text(report))
     return report.exit_code
 
 
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
               "process; Socket Mode\n  if SLACK_APP_TOKEN is set)\n"
               "  outcome jobs [failed|waiting|running|all] | outcome jobs retry <id>|failed\n"
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
-              "  outcome check [--initiative KEY] [--junit FILE] [--drafts]\n"
+              "  outcome check [--initiative KEY] [--junit FILE] [--drafts] [--json]\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
         print(sources.HELP)
         print(OPERATOR_NOTE)
