@@ -227,15 +227,20 @@ def test_a_failing_task_ends_failed_after_its_attempts_and_runs_again_on_retry(
         assert session.execute(text("SELECT count(*) FROM outcome_task_errors")).scalar() == 0
 
 
-def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
-        postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
+def unreachable_pulls(calls: Calls) -> Registry:
+    """A registry whose pulls record their call and fail on their only try."""
     def pull(**args: Any) -> None:
         calls.record("pull", args)
         raise ConnectionError("could not reach the source")
 
     registry = Registry()
     registry.add(TaskSpec("pulls.metric", pull, Queue.PULLS, Retry(attempts=1)))
-    with working(postgres_url, registry, {Queue.PULLS: 1}):
+    return registry
+
+
+def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
+        postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
+    with working(postgres_url, unreachable_pulls(calls), {Queue.PULLS: 1}):
         failed = queue.defer("pulls.metric", {"metric_id": 5}, queue=Queue.PULLS,
                              queueing_lock="metric:5")
         eventually(lambda: queue.jobs([State.FAILED]), "the task failed")
@@ -249,13 +254,7 @@ def test_retrying_a_failed_task_while_its_queueing_lock_waits_gives_way(
 
 def test_prune_removes_failed_and_cancelled_jobs_whose_last_event_is_old(
         postgres_url: str, queue: PostgresQueue, calls: Calls) -> None:
-    def pull(**args: Any) -> None:
-        calls.record("pull", args)
-        raise ConnectionError("could not reach the source")
-
-    registry = Registry()
-    registry.add(TaskSpec("pulls.metric", pull, Queue.PULLS, Retry(attempts=1)))
-    with working(postgres_url, registry, {Queue.PULLS: 1}):
+    with working(postgres_url, unreachable_pulls(calls), {Queue.PULLS: 1}):
         old, recent, twin = (queue.defer("pulls.metric", {"metric_id": n}, queue=Queue.PULLS,
                                          queueing_lock=f"metric:{n}") for n in (1, 2, 3))
         eventually(lambda: len(queue.jobs([State.FAILED])) == 3, "the three failed")
