@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.core.periods import day_text
 from bot.core.points import Point
 from bot.core.variation import Assessment, DailySeries, Verdict, Window, assess
 
@@ -64,7 +65,7 @@ class Change:
             how = "well beyond" if (found.strength or 0) >= FULL_STRENGTH else "beyond"
             return f"{self.movement.value}, {how} normal variation"
         if found.verdict is Verdict.SPIKE and found.spike is not None:
-            return f"a spike on {found.spike:%b} {found.spike.day}, not a move"
+            return f"a spike on {day_text(found.spike)}, not a move"
         if found.verdict is Verdict.NOT_ENOUGH and self.movement is not Movement.UNKNOWN:
             return f"{self.movement.value} by your noise threshold (too little data to learn " \
                 "its normal variation)"
@@ -100,8 +101,13 @@ def classify_movement(before: Point | None, after: Point | None,
     delta = after.value - before.value
     if abs(delta) <= definition.noise or delta == 0:
         return Movement.FLAT
-    went_up = delta > 0
-    return Movement.IMPROVED if went_up == definition.higher_is_better else Movement.REGRESSED
+    return _way(delta, definition)
+
+
+def _way(delta: float, definition: MetricDefinition) -> Movement:
+    """Improved or regressed: a change of ``delta`` by the metric's direction."""
+    return Movement.IMPROVED if (delta > 0) == definition.higher_is_better \
+        else Movement.REGRESSED
 
 
 def judged_change(before: Point | None, after: Point | None, definition: MetricDefinition,
@@ -118,11 +124,8 @@ def judged_change(before: Point | None, after: Point | None, definition: MetricD
         return Change(before, after, movement, found)
     start = Point(before.at if before else end_of(found.before.last), found.before.value)
     end = Point(after.at if after else end_of(found.after.last), found.after.value)
-    movement = Movement.FLAT
-    if found.verdict is Verdict.MOVED:
-        went_up = end.value > start.value
-        movement = Movement.IMPROVED if went_up == definition.higher_is_better \
-            else Movement.REGRESSED
+    movement = (_way(end.value - start.value, definition) if found.verdict is Verdict.MOVED
+                else Movement.FLAT)
     return Change(start, end, movement, found)
 
 

@@ -117,12 +117,7 @@ class Period:
 
     def dates_text(self) -> str:
         """``Nov 16 – Nov 29, 2026 (Europe/Berlin)``: local calendar days, end inclusive."""
-        first, last = self.local_dates()
-        if first.year == last.year:
-            span = f"{first:%b} {first.day} – {last:%b} {last.day}, {last.year}"
-        else:
-            span = f"{first:%b} {first.day}, {first.year} – {last:%b} {last.day}, {last.year}"
-        return f"{span} ({self.timezone})"
+        return f"{days_text(*self.local_dates())} ({self.timezone})"
 
     def local_dates(self) -> tuple[date, date]:
         zone = ZoneInfo(self.timezone)
@@ -131,6 +126,17 @@ class Period:
 
 
 THIS_SPRINT = PeriodSpec("this_sprint")
+
+
+def day_text(day: date) -> str:
+    """``Nov 18``: a day, without its year."""
+    return f"{day:%b} {day.day}"
+
+
+def days_text(first: date, last: date) -> str:
+    """``Nov 16 – Nov 29, 2026``, or ``Dec 1, 2026 – Feb 1, 2027`` across a new year."""
+    start = day_text(first) + ("" if first.year == last.year else f", {first.year}")
+    return f"{start} – {day_text(last)}, {last.year}"
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

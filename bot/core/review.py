@@ -21,7 +21,7 @@ from bot.core.changes import (
     judged_change,
 )
 from bot.core.forecast import Forecast, forecast
-from bot.core.periods import Period
+from bot.core.periods import Period, day_text, days_text
 from bot.core.points import Point
 from bot.core.variation import DailySeries
 
@@ -205,10 +205,8 @@ def pace_text(ahead: Forecast) -> str:
     if ahead.in_sight:
         assert ahead.earliest is not None and ahead.latest is not None
         first, last = ahead.earliest, ahead.latest
-        start = f"{first:%b} {first.day}" + (f", {first.year}" if first.year != last.year
-                                              else "")
-        text = (f"at this pace: {start}" + ("" if first == last else
-                                            f" – {last:%b} {last.day}") + f", {last.year}")
+        text = "at this pace: " + (days_text(first, last) if first != last
+                                   else f"{day_text(first)}, {first.year}")
     else:
         text = "not in sight at this pace"
     ratio = ahead.pace_ratio()
@@ -225,7 +223,7 @@ def _status_ahead(ahead: Forecast, target_date: date, progress: float | None,
     range still reaches it, off track otherwise."""
     days_left = (end_of(target_date) - evaluated_at) / timedelta(days=1)
     projected = ahead.level + ahead.pace * days_left
-    text = f"{pace_text(ahead)} (target date {target_date:%b} {target_date.day})"
+    text = f"{pace_text(ahead)} (target date {day_text(target_date)})"
     if ahead.latest is not None and ahead.latest <= target_date:
         return Status.ON_TRACK, text, progress, projected
     if ahead.earliest is not None and ahead.earliest <= target_date:

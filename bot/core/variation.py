@@ -1,6 +1,6 @@
 """Did a series move beyond its own normal variation? Window estimates and verdicts.
 
-Pure arithmetic on a series' daily values (the mean of each local day's samples; coarser
+Pure arithmetic on a series' daily values (the mean of each day's samples; coarser
 series give one value per sample). The method, its assumptions and its limits are written
 up in the README ("How a review is computed"):
 
@@ -27,7 +27,8 @@ from datetime import date
 from itertools import accumulate, pairwise
 from statistics import median
 
-from bot.core.change_points import Step, steps
+from bot.core.change_points import MEDIAN_SE, Step, steps
+from bot.core.periods import day_text
 
 WINDOW_DAYS = 7  # a window holds a whole week, so weekdays weigh alike
 HISTORY_DAYS = 28  # days before the period whose values teach the normal variation
@@ -39,7 +40,6 @@ SEASONAL_RANGE = 3.0  # ... when they spread this many noise deviations (noise a
 MOVED_AT = 3.0  # standard errors: about 3 false moves in 1,000 quiet series
 SPIKE_AT = 4.0  # noise deviations of one day from its window's level
 MAD_TO_SD = 1.4826  # a normal distribution's standard deviation per median abs. deviation
-MEDIAN_SE = 1.2533  # a median's standard error per mean's, for normal noise
 INTERVAL_Z = 1.96  # 95 % intervals
 
 
@@ -211,7 +211,7 @@ def assess(series: DailySeries, before_window: Window, after_window: Window, *,
     if strength >= MOVED_AT and abs(delta) > floor:
         verdict, reason = Verdict.MOVED, f"{strength:.1f} standard errors"
     elif spike is not None:
-        verdict, reason = Verdict.SPIKE, f"only {spike:%b} {spike.day} stands out"
+        verdict, reason = Verdict.SPIKE, f"only {day_text(spike)} stands out"
     else:
         verdict, reason = Verdict.WITHIN, ("within the noise threshold"
                                            if strength >= MOVED_AT else

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from bot.core.periods import Period
+from bot.core.periods import Period, day_text
 from bot.core.points import Point
 from bot.core.review import (
     Change,
@@ -353,7 +353,7 @@ def _step(ax: Axes, metric: MetricReview) -> None:
         return
     x = mdates.date2num(datetime.combine(step.day, time(0), UTC))
     ax.axvline(x, color=MUTED, lw=1.5, ls=(0, (4, 3)), zorder=2)
-    ax.annotate(f"step {step.day:%b} {step.day.day}", (x, 0.5),
+    ax.annotate(f"step {day_text(step.day)}", (x, 0.5),
                 xycoords=("data", "axes fraction"), xytext=(-3, 0),
                 textcoords="offset points", rotation=90, fontsize=FONT_PT * 0.8,
                 color=MUTED, ha="right", va="center", zorder=6,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.periods import day_text
 from bot.core.review import (
     Change,
     InitiativeReview,
@@ -140,7 +141,7 @@ def step_text(change: Change, unit: str) -> str | None:
         return None
     way = "up" if step.after > step.before else "down"
     return (f"stepped {way} from {format_number(step.before)} to "
-            f"{with_unit(step.after, unit)} on {step.day:%b} {step.day.day}")
+            f"{with_unit(step.after, unit)} on {day_text(step.day)}")
 
 
 def segment_notes(metric: MetricReview) -> list[str]:

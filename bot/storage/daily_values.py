@@ -58,9 +58,9 @@ def daily_values(session: Session, metric_ids: Sequence[int], first: int, last: 
             if isinstance(days, str):  # SQLite's group_concat
                 days, means = days.split(","), list(map(float, means.split(",")))
             numbers = [int(day) + EPOCH for day in days]
-            series = DailySeries(numbers, [float(mean) for mean in means])
-            if any(b < a for a, b in pairwise(numbers)):
-                series = DailySeries.of([(date.fromordinal(day), value) for day, value
-                                         in zip(series.days, series.values, strict=True)])
-            found.setdefault(metric_id, {})[segment] = series
+            values = [float(mean) for mean in means]
+            if any(b < a for a, b in pairwise(numbers)):  # should the order not hold
+                ordered = sorted(zip(numbers, values, strict=True))
+                numbers, values = [d for d, _ in ordered], [v for _, v in ordered]
+            found.setdefault(metric_id, {})[segment] = DailySeries(numbers, values)
     return found
