@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.core.drivers import WEIGHT_PREFIX, weight_segment, weighted_total
 from bot.core.errors import SourceError
 from bot.core.points import MAX_SEGMENT_LENGTH, Reading
 from metrics.egress import MAX_RESPONSE_BYTES, refuse_redirect
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 # 4xx answers that will not change on retry: bad request, auth, not found, gone, bad query.
 # 408 (timeout) and 429 (rate limited) are not among them: a later retry can succeed.
 PERMANENT_STATUS = frozenset({400, 401, 403, 404, 405, 406, 410, 411, 413, 414, 415, 422})
-TOTALS = ("sum", "mean", "min", "max", "none")
+# How a total relates to its segments; "weighted" (a share or an average weighted by a
+# count per segment) needs the source to read the weights too, "none" stores no total
+# but the one the source returns itself (pulled separately).
+TOTALS = ("sum", "mean", "weighted", "min", "max", "none")
 # Headers that describe the body as sent; the returned response holds it decoded.
 _BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _CHUNK = 64 * 1024
@@ -188,9 +192,13 @@ def _kind(value: Any) -> str:
 def segment_name(label: str, value: Any) -> str:
     """``label=value``; a name too long or shaped like a credential is refused, unshown."""
     name = f"{label}={value}"
-    if len(name) > MAX_SEGMENT_LENGTH:
-        raise SourceError(f"A segment name is longer than {MAX_SEGMENT_LENGTH} characters: "
-                          "segment by a label with shorter values.", permanent=True)
+    if len(name) > MAX_SEGMENT_LENGTH - len(WEIGHT_PREFIX):
+        raise SourceError(f"A segment name is longer than "
+                          f"{MAX_SEGMENT_LENGTH - len(WEIGHT_PREFIX)} characters: segment by "
+                          "a label with shorter values.", permanent=True)
+    if name.startswith(WEIGHT_PREFIX):
+        raise SourceError(f"A segment label may not start with {WEIGHT_PREFIX!r}: that names "
+                          "a segment's weight.", permanent=True)
     if looks_like_secret(name):
         raise SourceError(f"A segment of {label} looks like a credential (a token or "
                           "password), so it is not stored: segment by another label.",
@@ -198,15 +206,23 @@ def segment_name(label: str, value: Any) -> str:
     return name
 
 
-def parse_total(config: Mapping[str, Any], default: str = "sum") -> str:
+def parse_total(config: Mapping[str, Any], default: str = "sum", *,
+                weights_from: str | None = None) -> str:
+    """The ``total`` of a source's config; ``weights_from`` says where the source reads the
+    weights of a ``weighted`` total (a source that reads none refuses it)."""
     how = str(config.get("total", default)).lower()
     if how not in TOTALS:
         raise SourceError(f"total must be one of {', '.join(TOTALS)} (got {how!r}).")
+    if how == "weighted" and weights_from is None:
+        raise SourceError("This source reads no weights, so its total cannot be weighted: "
+                          "return the total from the source itself (total=none), or use "
+                          "a prometheus source with `weights` or a sql query with a third "
+                          "column.", permanent=True)
     return how
 
 
 def aggregate(values: Sequence[float], how: str) -> float | None:
-    if not values or how == "none":
+    if not values or how in ("none", "weighted"):
         return None
     if how == "sum":
         return math.fsum(values)
@@ -216,13 +232,17 @@ def aggregate(values: Sequence[float], how: str) -> float | None:
 
 
 def segmented(at: datetime, segments: Mapping[str, float], total: float | None,
-              how: str) -> list[Reading]:
-    """Readings for the segments, led by the total (given, else aggregated by ``how``)."""
+              how: str, weights: Mapping[str, float] | None = None) -> list[Reading]:
+    """Readings for the segments, led by the total (given, else aggregated by ``how``),
+    followed by the segments' ``weights`` when there are any."""
     if total is None:
-        total = aggregate(list(segments.values()), how)
+        total = (weighted_total(segments, weights or {}) if how == "weighted"
+                 else aggregate(list(segments.values()), how))
     readings = [Reading(at, value, name) for name, value in sorted(segments.items())]
     if total is not None:
         readings.insert(0, Reading(at, total))
+    readings += [Reading(at, weight, weight_segment(name))
+                 for name, weight in sorted((weights or {}).items()) if name in segments]
     return readings
 
 

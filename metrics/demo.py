@@ -3,8 +3,9 @@
 A value is a pure function of (config, segment, time): an eased trend from ``start`` to
 ``end`` between ``start_at`` and ``end_at``, hour-stable pseudo-random noise, an optional
 weekly rhythm, an optional mid-sprint sag and an optional step (``{"at": …, "by": …}``: a
-shift of level from that moment on). Segmented metrics report each segment and
-their weighted mean as the total.
+shift of level from that moment on). Segmented metrics report each segment, its weight
+(``weight``, moving linearly to ``weight_end`` when given) and their weighted mean as the
+total.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.drivers import weight_segment
 from bot.core.errors import SourceError
 from bot.core.points import Reading
 from metrics.registry import register
@@ -33,11 +35,15 @@ def _parse_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _fraction(at: datetime, start_at: datetime, end_at: datetime) -> float:
+    span = (end_at - start_at).total_seconds()
+    return min(max((at - start_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
+
+
 def curve_value(curve: dict[str, Any], seed: str, segment: str, at: datetime,
                 start_at: datetime, end_at: datetime) -> float:
     """The curve's value at ``at``."""
-    span = (end_at - start_at).total_seconds()
-    fraction = min(max((at - start_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
+    fraction = _fraction(at, start_at, end_at)
     eased = 1 - (1 - fraction) ** float(curve.get("ease", 1.6))
     value = curve["start"] + (curve["end"] - curve["start"]) * eased
     weekly = float(curve.get("weekly", 0.0))
@@ -70,7 +76,10 @@ class DemoSource:
             self.start_at = _parse_time(config["start_at"])
             self.end_at = _parse_time(config["end_at"])
             self.segments: dict[str, dict[str, Any]] = dict(config.get("segments", {}))
-            self.total: dict[str, Any] | None = config.get("total")
+            # ``total`` is the curve of an unsegmented metric; beside segments it says how
+            # the total is made, which for the demo is always their weighted mean.
+            total = config.get("total")
+            self.total: dict[str, Any] | None = total if isinstance(total, dict) else None
             for curve in [*self.segments.values(), *([self.total] if self.total else [])]:
                 for key in CURVE_KEYS:
                     float(curve[key])
@@ -79,14 +88,19 @@ class DemoSource:
         if not self.segments and not self.total:
             raise SourceError("The demo source needs a `total` curve or `segments`.")
 
+    def _weight(self, curve: dict[str, Any], at: datetime) -> float:
+        start = float(curve.get("weight", 1.0))
+        end = float(curve.get("weight_end", start))
+        return round(start + (end - start) * _fraction(at, self.start_at, self.end_at), 2)
+
     def read(self, at: datetime) -> list[Reading]:
         readings = []
         if self.segments:
             weighted, weights = 0.0, 0.0
             for name, curve in self.segments.items():
                 value = curve_value(curve, self.seed, name, at, self.start_at, self.end_at)
-                readings.append(Reading(at, value, name))
-                weight = float(curve.get("weight", 1.0))
+                weight = self._weight(curve, at)
+                readings += [Reading(at, value, name), Reading(at, weight, weight_segment(name))]
                 weighted += value * weight
                 weights += weight
             readings.insert(0, Reading(at, round(weighted / weights, 1)))

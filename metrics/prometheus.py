@@ -9,8 +9,11 @@ Config::
 ``read(at)`` is an instant query evaluated at ``at``. Without ``by`` the query must return
 one series. With ``by`` each series is a segment named ``<by>=<label value>``; a series
 without that label (``sum by (region) (x) or sum(x)``) is the total, else the total is the
-``total`` aggregate of the segments (sum, mean, min, max or none). ``history`` runs range
-queries, for backfills and for a baseline "as of" a past date.
+``total`` aggregate of the segments (sum, mean, min, max or none). A share or an average
+per segment is never summed: with ``"total": "weighted"`` and ``weights`` (a query with the
+same ``by`` label, e.g. ``sum by (region) (devices)``) the total is the segments' weighted
+mean, and the weights are stored beside them for the review's rate and mix effects.
+``history`` runs range queries, for backfills and for a baseline "as of" a past date.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +75,11 @@ class PrometheusSource:
         self.base = str(require(config, "url", "prometheus", example)).rstrip("/")
         self.query = str(require(config, "query", "prometheus", 'query="sum(up)"'))
         self.by = str(config["by"]) if config.get("by") else None
-        self.total = parse_total(config)
+        self.weights = str(config["weights"]) if config.get("weights") else None
+        self.total = parse_total(config, weights_from=self.weights)
+        if self.weights is not None and self.by is None:
+            raise SourceError("`weights` weighs segments: it needs by=<label> too.",
+                              permanent=True)
         self.headers = string_map(config, "headers", "prometheus")
         self.timeout = source_timeout(config)
         self.client = client
@@ -121,24 +129,33 @@ class PrometheusSource:
         return value if math.isfinite(value) else None
 
     def read(self, at: datetime) -> list[Reading]:
-        data = self._api("query", {"query": self.query, "time": _stamp(at)})
+        series = self._instant(self.query, at)
+        if series is None:
+            return []
+        weights = self._instant(self.weights, at, "weights query") if self.weights else None
+        return self._readings(at, series, weights or [])
+
+    def _instant(self, query: str, at: datetime, what: str = "query"
+                 ) -> list[tuple[dict[str, str], Any]] | None:
+        """The series of an instant query (None: a scalar that is no number)."""
+        data = self._api("query", {"query": query, "time": _stamp(at)})
         result_type, result = data.get("resultType"), data.get("result")
         if result_type == "scalar":
-            value = self._series_value(result[1])
-            return [] if value is None else [Reading(at, value)]
+            return None if self._series_value(result[1]) is None else [({}, result[1])]
         if result_type != "vector":
             shown = f"a {result_type}" if result_type in ("matrix", "string") else "no vector"
             raise SourceError(
-                f"The query returns {shown}, not an instant vector; for a range "
+                f"The {what} returns {shown}, not an instant vector; for a range "
                 "selector wrap it, e.g. last_over_time(metric[1d]).", permanent=True)
         if not result:
             raise SourceError(
-                f"The query returned no series at {at:%Y-%m-%d %H:%M} UTC: check the metric "
+                f"The {what} returned no series at {at:%Y-%m-%d %H:%M} UTC: check the metric "
                 "name and labels; for data older than 5 minutes use "
                 "last_over_time(metric[1d]).", permanent=False)
-        return self._readings(at, [(s.get("metric", {}), s["value"][1]) for s in result])
+        return [(s.get("metric", {}), s["value"][1]) for s in result]
 
-    def _readings(self, at: datetime, series: list[tuple[dict[str, str], Any]]
+    def _readings(self, at: datetime, series: list[tuple[dict[str, str], Any]],
+                  weight_series: Sequence[tuple[dict[str, str], Any]] = ()
                   ) -> list[Reading]:
         if self.by is None:
             if len(series) > 1:
@@ -148,6 +165,14 @@ class PrometheusSource:
                     permanent=True)
             value = self._series_value(series[0][1])
             return [] if value is None else [Reading(at, value)]
+        segments, total = self._by_segment(series)
+        weights, _ = self._by_segment(weight_series)
+        return segmented(at, segments, total, self.total, weights)
+
+    def _by_segment(self, series: Sequence[tuple[dict[str, str], Any]]
+                    ) -> tuple[dict[str, float], float | None]:
+        """Each segment's value, and the total (a series without the ``by`` label)."""
+        assert self.by is not None
         segments: dict[str, float] = {}
         total = None
         for labels, raw in series:
@@ -158,7 +183,7 @@ class PrometheusSource:
                 segments[segment_name(self.by, labels[self.by])] = value
             elif total is None:
                 total = value
-        return segmented(at, segments, total, self.total)
+        return segments, total
 
     def history(self, start: datetime, end: datetime, step: timedelta) -> list[Reading]:
         seconds = max(int(step.total_seconds()), 1)
@@ -167,17 +192,25 @@ class PrometheusSource:
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(chunk_start + window, end)
-            data = self._api("query_range", {
-                "query": self.query, "start": _stamp(chunk_start), "end": _stamp(chunk_end),
-                "step": str(seconds)})
-            if data.get("resultType") != "matrix":
-                raise SourceError("The range query did not return a matrix.", permanent=True)
-            by_time: dict[float, list[tuple[dict[str, str], Any]]] = defaultdict(list)
-            for series in data.get("result", []):
-                for stamp, raw in series.get("values", []):
-                    by_time[float(stamp)].append((series.get("metric", {}), raw))
+            by_time = self._range(self.query, chunk_start, chunk_end, seconds)
+            weights = (self._range(self.weights, chunk_start, chunk_end, seconds)
+                       if self.weights else {})
             for stamp in sorted(by_time):
                 at = datetime.fromtimestamp(stamp, UTC)
-                readings.extend(self._readings(at, by_time[stamp]))
+                readings.extend(self._readings(at, by_time[stamp], weights.get(stamp, [])))
             chunk_start = chunk_end + timedelta(seconds=seconds)
         return readings
+
+    def _range(self, query: str, start: datetime, end: datetime, seconds: int
+               ) -> dict[float, list[tuple[dict[str, str], Any]]]:
+        """A range query's series, by time."""
+        data = self._api("query_range", {
+            "query": query, "start": _stamp(start), "end": _stamp(end),
+            "step": str(seconds)})
+        if data.get("resultType") != "matrix":
+            raise SourceError("The range query did not return a matrix.", permanent=True)
+        by_time: dict[float, list[tuple[dict[str, str], Any]]] = defaultdict(list)
+        for series in data.get("result", []):
+            for stamp, raw in series.get("values", []):
+                by_time[float(stamp)].append((series.get("metric", {}), raw))
+        return by_time

@@ -9,7 +9,8 @@ Config::
 The query returns one number, or rows of (segment, value): the segment is named
 ``<by>=<first column>`` (``by`` defaults to the first column's name) and a row whose
 segment is NULL or '' is the total (e.g. from GROUPING SETS); otherwise the total is the
-``total`` aggregate of the segments.
+``total`` aggregate of the segments; rows of (segment, value, weight) go with ``"total":
+"weighted"`` (a share per segment weighted by a count: their weighted mean, never a sum).
 
 Read-only is enforced by the database, not by reading the query: (1) one statement:
 PostgreSQL gets it as a prepared statement, which the server refuses to hold more than
@@ -28,7 +29,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,15 +40,15 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from bot.core.errors import SourceError
 from bot.core.points import Reading
-from metrics.common import parse_total, require, segment_name, segmented, to_number
+from metrics.common import parse_total, require
 from metrics.registry import register, source_timeout
+from metrics.sql_rows import MAX_ROWS, rows_readings
 
 if TYPE_CHECKING:
     from metrics.resources import Resources
 
 log = logging.getLogger(__name__)
 
-MAX_ROWS = 1000
 _LEXEMES = re.compile(
     r"""(?P<comment>--[^\n]*|/\*.*?\*/)
       | (?P<string>'(?:[^']|'')*'|\$(?P<tag>\w*)\$.*?\$(?P=tag)\$)
@@ -318,16 +319,6 @@ def _sql_error(orig: BaseException, timeout: float) -> SourceError:
                        "operator's log.", permanent=False)
 
 
-def _number(value: Any, what: str) -> float:
-    """``to_number`` with a message that never shows the value read."""
-    try:
-        return to_number(value, what)
-    except SourceError:
-        raise SourceError(f"{what} is not a finite number (it is a {type(value).__name__}); "
-                          "return a numeric column, e.g. cast(... as numeric).",
-                          permanent=True) from None
-
-
 @register("sql")
 class SqlSource:
     kind = "sql"
@@ -337,7 +328,7 @@ class SqlSource:
         self.query = check_select(str(require(config, "query", "sql",
                                               'query="select count(*) from signups"')))
         self.by = str(config["by"]) if config.get("by") else None
-        self.total = parse_total(config)
+        self.total = parse_total(config, weights_from="the query's third column")
         self.timeout = source_timeout(config)
         self.engine = engine
 
@@ -365,33 +356,4 @@ class SqlSource:
         except SQLAlchemyError as exc:
             raise SourceError(f"The SQL source failed: {type(exc).__name__}.",
                               permanent=False) from None
-        return self._readings(at, columns, rows)
-
-    def _readings(self, at: datetime, columns: list[str], rows: Sequence[Any]
-                  ) -> list[Reading]:
-        if len(columns) not in (1, 2):
-            raise SourceError(f"The query returns {len(columns)} columns; return one number, "
-                              "or rows of (segment, value).", permanent=True)
-        if len(rows) > MAX_ROWS:
-            raise SourceError(f"The query returns more than {MAX_ROWS} rows.", permanent=True)
-        if not rows:
-            raise SourceError("The query returned no rows.", permanent=False)
-        if len(columns) == 1:
-            if len(rows) > 1:
-                raise SourceError(f"The query returns {len(rows)} rows of one column; return "
-                                  "one number, or rows of (segment, value).", permanent=True)
-            if rows[0][0] is None:
-                raise SourceError("The query returned NULL.", permanent=False)
-            return [Reading(at, _number(rows[0][0], "The query's value"))]
-        label = self.by or columns[0]
-        segments: dict[str, float] = {}
-        total = None
-        for row, (name, raw) in enumerate(rows, start=1):
-            if raw is None:
-                continue
-            value = _number(raw, f"The value in row {row}")
-            if name in (None, ""):
-                total = value
-            else:
-                segments[segment_name(label, name)] = value
-        return segmented(at, segments, total, self.total)
+        return rows_readings(at, columns, rows, self.by, self.total)

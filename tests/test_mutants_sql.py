@@ -217,10 +217,14 @@ def test_an_unusable_url_is_a_permanent_error_saying_what_to_use(url, message) -
 
 
 def test_a_query_returning_more_columns_or_rows_than_allowed_is_permanent(plain) -> None:
-    with pytest.raises(SourceError) as three:
+    with pytest.raises(SourceError) as four:
+        sql(plain, "select region, minutes, minutes, minutes from deploys").read(AT)
+    assert four.value.permanent
+    assert four.value.message.startswith("The query returns 4 columns;")
+    with pytest.raises(SourceError) as unweighted:
         sql(plain, "select region, minutes, minutes from deploys").read(AT)
-    assert three.value.permanent
-    assert three.value.message.startswith("The query returns 3 columns;")
+    assert unweighted.value.permanent
+    assert unweighted.value.message.startswith("A third column weighs the segments")
     with pytest.raises(SourceError) as many:
         sql(plain, "select region from deploys").read(AT)
     assert many.value.permanent

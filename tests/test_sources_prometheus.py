@@ -165,3 +165,37 @@ def test_it_sends_the_referenced_auth_header_and_never_shows_the_token() -> None
     assert "s3cret" not in caught.value.message
     assert config == {"connection": "prom", "query": "up"}
     assert connections.by_name["prom"].headers["Authorization"] == "Bearer ${PROM_TOKEN}"
+
+
+def test_a_weighted_total_is_the_segments_mean_by_the_weights_query(prometheus,
+                                                                     client) -> None:
+    at = prometheus.history.start + timedelta(days=5)
+
+    readings = source(prometheus, client, "deploy_duration_minutes", by="region",
+                      total="weighted", weights="deploy_duration_minutes * 2").read(at)
+
+    values = {r.segment: r.value for r in readings}
+    minutes = {region: prometheus.history.value(region, at) for region in REGIONS}
+    assert values[""] == pytest.approx(sum(m * m for m in minutes.values())
+                                       / sum(minutes.values()))
+    assert values["weight:region=eu"] == pytest.approx(2 * minutes["eu"])
+    assert len(values) == 1 + 2 * len(REGIONS)
+
+
+def test_a_weighted_backfill_stores_the_weights_of_every_step(prometheus, client) -> None:
+    start = prometheus.history.start + timedelta(days=1)
+
+    readings = source(prometheus, client, "deploy_duration_minutes", by="region",
+                      total="weighted", weights="deploy_duration_minutes"
+                      ).history(start, start + timedelta(hours=2), timedelta(hours=1))
+
+    assert len([r for r in readings if r.segment.startswith("weight:")]) == 3 * 3
+    assert len([r for r in readings if r.segment == ""]) == 3
+
+
+def test_weights_without_by_or_a_weighted_total_without_weights_is_refused(client) -> None:
+    with pytest.raises(SourceError, match="needs by=<label> too"):
+        PrometheusSource({"url": "http://127.0.0.1:9", "query": "x", "weights": "y"}, client)
+    with pytest.raises(SourceError, match="reads no weights"):
+        PrometheusSource({"url": "http://127.0.0.1:9", "query": "x", "by": "region",
+                          "total": "weighted"}, client)

@@ -164,3 +164,24 @@ def test_a_source_built_from_config_reads_through_the_shared_read_only_engine(
         resources.close()
 
     assert readings[0].value == 42
+
+
+def test_a_ratio_metric_total_from_its_segments_is_weighted_never_summed(reader) -> None:
+    query = ("select region, avg(minutes), count(*) from deploys group by region "
+             "order by region")
+
+    readings = sql(reader, query, total="weighted").read(AT)
+
+    values = {r.segment: r.value for r in readings}
+    # eu averages 25 over 2 deploys, us 40 over 1, apac 12 over 1: 102 / 4, not 77.
+    assert values[""] == pytest.approx((25 * 2 + 40 + 12) / 4)
+    assert values["region=eu"] == pytest.approx(25.0)
+    assert {name: value for name, value in values.items() if name.startswith("weight:")} == {
+        "weight:region=apac": 1.0, "weight:region=eu": 2.0, "weight:region=us": 1.0}
+
+
+def test_a_weight_column_and_a_weighted_total_go_together(reader) -> None:
+    with pytest.raises(SourceError) as unweighted:
+        sql(reader, "select region, minutes from deploys", total="weighted").read(AT)
+    assert unweighted.value.permanent
+    assert "A third column weighs the segments" in unweighted.value.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -51,7 +52,15 @@ def definition_of(metric: Metric) -> MetricDefinition:
         target_date=metric.target_date,
         noise=metric.noise,
         stale_after=timedelta(seconds=metric.stale_after_seconds),
+        total=_declared_total(metric.source_config or {}),
     )
+
+
+def _declared_total(config: dict[str, Any]) -> str | None:
+    """The source's ``total`` when it names how the total is made (the demo source's
+    ``total`` may be a curve)."""
+    total = config.get("total")
+    return total.lower() if isinstance(total, str) else None
 
 
 @dataclass(frozen=True)

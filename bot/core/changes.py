@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.core.criteria_rules import total_of
 from bot.core.periods import day_text
 from bot.core.points import Point
 from bot.core.variation import Assessment, DailySeries, Verdict, Window, assess
@@ -39,6 +40,12 @@ class MetricDefinition:
     target_date: date | None = None
     noise: float = 0.0
     stale_after: timedelta = timedelta(days=7)
+    total: str | None = None  # as the source declares it (bot.core.drivers)
+
+    @property
+    def total_relation(self) -> str:
+        """How the total relates to its segments: sum, mean, weighted, min, max, none."""
+        return total_of(self.unit, {"total": self.total})
 
     @property
     def higher_is_better(self) -> bool:

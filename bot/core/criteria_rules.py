@@ -20,9 +20,39 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+SHARE_UNITS = frozenset({"%", "percent", "pct", "ratio", "share"})
+
+
+def total_of(unit: str, config: Mapping[str, Any]) -> str:
+    """How a metric's total relates to its segments: as its source declares, else their
+    sum, but never for a share, whose total is taken as given (``none``)."""
+    declared = config.get("total")
+    if isinstance(declared, str) and declared:
+        return declared.lower()
+    return "none" if unit.strip().lower() in SHARE_UNITS else "sum"
+
+
+def summed_share_problem(metric: Mapping[str, Any]) -> str | None:
+    """A share per segment (unit %) whose total would be the segments' sum, or None."""
+    config = metric.get("source_config") or {}
+    segmented = any(config.get(name) for name in ("by", "segment_column", "segments"))
+    unit = str(metric.get("unit") or "").strip().lower()
+    declared = config.get("total")
+    if not segmented or unit not in SHARE_UNITS or (
+            isinstance(declared, str) and declared.lower() != "sum"):
+        return None
+    return ("its unit is a share, so its total is never the sum of its segments: say "
+            "total=weighted (with the counts that weigh each segment), total=mean, or "
+            "total=none when the source returns the total itself.")
+
+
 def criteria_problem(metric: Mapping[str, Any]) -> str | None:
     """The first contradiction among ``direction``, ``baseline_value``, ``target_value``,
-    ``baseline_at``, ``target_date`` and ``noise`` (absent fields are unset), or None."""
+    ``baseline_at``, ``target_date``, ``noise`` and how a share's total is made (absent
+    fields are unset), or None."""
+    share = summed_share_problem(metric)
+    if share:
+        return share
     noise = metric.get("noise")
     if noise is not None and noise < 0:
         return (f"noise must be 0 or more (got {_number(noise)}): it is how large a change "

@@ -20,10 +20,11 @@ from bot.core.changes import (
     end_of,
     judged_change,
 )
+from bot.core.drivers import Drivers, Levels, is_weight, segment_drivers, weight_segment
 from bot.core.forecast import Forecast, forecast
 from bot.core.periods import Period, day_text, days_text
 from bot.core.points import Point
-from bot.core.variation import DailySeries
+from bot.core.variation import DailySeries, window_level
 
 __all__ = ["Change", "DayWindows", "InitiativeReview", "MetricDefinition", "MetricReview",
            "Movement", "Review", "SegmentReview", "Status", "assess_status",
@@ -66,6 +67,7 @@ class MetricReview:
     segment_history: dict[str, tuple[Point, ...]] = field(default_factory=dict)
     last_sample_at: datetime | None = None
     forecast: Forecast | None = None  # when the target is reached at the recent pace
+    drivers: Drivers | None = None  # each segment's part in the total's change
 
     @property
     def hidden_regressions(self) -> tuple[SegmentReview, ...]:
@@ -325,7 +327,7 @@ def evaluate_metric(
     )
     segments = []
     for segment in sorted(set(before) | set(after)):
-        if not segment:
+        if not segment or is_weight(segment):
             continue
         change = change_of(segment)
         segments.append(SegmentReview(
@@ -352,4 +354,35 @@ def evaluate_metric(
         segment_history={k: tuple(v) for k, v in history.items() if k},
         last_sample_at=latest.at if latest else None,
         forecast=ahead,
+        drivers=_drivers(definition, segments, before, after, daily, windows),
     )
+
+
+def _drivers(definition: MetricDefinition, segments: list[SegmentReview],
+             before: dict[str, Point | None], after: dict[str, Point | None],
+             daily: dict[str, DailySeries] | None, windows: DayWindows | None
+             ) -> Drivers | None:
+    """Each segment's contribution to the total's change, from the segments' levels
+    and, for a weighted total, their weights' levels over the same windows."""
+    levels = {s.segment: (s.change.before.value, s.change.after.value) for s in segments
+              if s.change.before is not None and s.change.after is not None}
+    weights: dict[str, Levels] = {}
+    for segment in levels:
+        name = weight_segment(segment)
+        found = _weight_levels(daily.get(name) if daily else None, windows,
+                               before.get(name), after.get(name))
+        if found is not None:
+            weights[segment] = found
+    return segment_drivers(definition.total_relation, levels, weights)
+
+
+def _weight_levels(series: DailySeries | None, windows: DayWindows | None,
+                   before: Point | None, after: Point | None) -> Levels | None:
+    """A weight's level in the before and after windows (else at the period's ends)."""
+    if series is not None and windows is not None:
+        start, end = window_level(series, windows[0]), window_level(series, windows[1])
+        if start is not None and end is not None:
+            return start, end
+    if before is not None and after is not None:
+        return before.value, after.value
+    return None

@@ -115,6 +115,13 @@ def windows(start: date, end: date, days: int = WINDOW_DAYS) -> tuple[Window, Wi
     return (first - span, first - 1), (max(first, last - span + 1), last)
 
 
+def window_level(series: DailySeries, window: Window) -> float | None:
+    """The median of ``series``' days in ``window``; None when it has none."""
+    found = series.values[bisect_left(series.days, window[0]):
+                          bisect_right(series.days, window[1])]
+    return median(found) if found else None
+
+
 def weekday_offsets(days: Sequence[int], values: Sequence[float]) -> list[float] | None:
     """Each weekday's typical offset from the level around it (index 0 = Monday), or
     None when there are not three weeks of daily values to tell, or the offsets are no

@@ -17,6 +17,7 @@ from bot.render.common import (
     all_metrics,
     before_after,
     change_text,
+    drivers_text,
     local_time,
     percent,
     progress_bar,
@@ -134,6 +135,9 @@ def metric_text(metric: MetricReview) -> str:
     step = step_text(metric.change, unit)
     if step:
         lines.append(f"_{escape(step)}_")
+    drivers = drivers_text(metric)
+    if drivers:
+        lines.append(f"_{escape(shorten(drivers, 400))}_")
     progress = ""
     if metric.progress is not None:
         progress = f"{progress_bar(metric.progress)} {percent(metric.progress)} toward "

@@ -32,6 +32,8 @@ from bot.core.review import (
 from bot.render.common import (
     STATUS_COLOR,
     before_after,
+    drivers_text,
+    percent,
     shorten,
     with_unit,
 )
@@ -116,6 +118,11 @@ def initiative_figure(initiative: InitiativeReview, *, width_px: int = 1200) -> 
     return figure
 
 
+def _share_of(metric: MetricReview, segment: str) -> float | None:
+    assert metric.drivers is not None
+    return next((c.share for c in metric.drivers.contributions if c.segment == segment), None)
+
+
 def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200) -> Figure | None:
     """The figure behind :func:`segment_chart`: the total on top, then each segment."""
     if not metric.segments:
@@ -124,6 +131,9 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
     shown = _chosen_segments(metric.segments)
     rows: list[tuple[str, Change, bool]] = [("Total", metric.change, False)]
     rows += [(shorten(s.segment, 24), s.change, s.regressed_while_total_improved) for s in shown]
+    # When the total moved, each segment's share of the move ("driven by") beside it.
+    shares = ([None] + [_share_of(metric, s.segment) for s in shown]
+              if drivers_text(metric) else [None] * len(rows))
     figure = new_figure(width_px, 1.9 + 0.62 * len(rows))
     figure.suptitle(
         f"{shorten(definition.name, 50)} by segment\n{period.dates_text()}",
@@ -132,7 +142,7 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
     )
     ax = figure.subplots()
     height = 0.38
-    for index, (_, change, _) in enumerate(rows):
+    for index, ((_, change, _), share) in enumerate(zip(rows, shares, strict=True)):
         if change.before is not None:
             ax.barh(index - height / 2, change.before.value, height, color=BEFORE_BAR)
         if change.after is not None:
@@ -142,7 +152,8 @@ def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200
                 height,
                 color=MOVEMENT_COLOR[change.movement],
             )
-        label = before_after(change, definition.unit)
+        label = before_after(change, definition.unit) + (
+            f"\n{percent(share)} of the move" if share is not None else "")
         ax.annotate(
             label,
             (1.0, index),

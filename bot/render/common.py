@@ -11,6 +11,7 @@ from bot.core.review import (
     InitiativeReview,
     MetricDefinition,
     MetricReview,
+    Movement,
     Status,
     format_number,
 )
@@ -142,6 +143,31 @@ def step_text(change: Change, unit: str) -> str | None:
     way = "up" if step.after > step.before else "down"
     return (f"stepped {way} from {format_number(step.before)} to "
             f"{with_unit(step.after, unit)} on {day_text(step.day)}")
+
+
+DRIVERS_LISTED = 3
+MIX_NEGLIGIBLE = 0.05  # a mix effect under this share of the move is not worth a number
+
+
+def drivers_text(metric: MetricReview) -> str | None:
+    """'driven by region=eu (-10 min, 83%), region=us (-2 min, 17%); rates -0.3 pp, mix
+    -0.9 pp', when the total moved and its segments explain the move."""
+    drivers = metric.drivers
+    moved = metric.change.movement in (Movement.IMPROVED, Movement.REGRESSED)
+    if drivers is None or not moved or not drivers.explained:
+        return None
+    unit = "pp" if metric.definition.unit == "%" else metric.definition.unit
+    shown = drivers.contributions[:DRIVERS_LISTED]
+    parts = [f"{c.segment} ({signed(c.effect, unit)}, {percent(c.share)})" for c in shown]
+    more = len(drivers.contributions) - len(shown)
+    text = "driven by " + ", ".join(parts) + (f" and {more} more" if more else "")
+    if drivers.relation == "weighted" and drivers.rate is not None and drivers.mix is not None:
+        if abs(drivers.mix) < MIX_NEGLIGIBLE * abs(drivers.explained):
+            return text + "; all from the segments' own rates (their mix held)"
+        text += f"; rates {signed(drivers.rate, unit)}, mix {signed(drivers.mix, unit)}"
+        if abs(drivers.mix) > abs(drivers.rate):
+            text += " (the shift between segments moved it more than their rates)"
+    return text
 
 
 def segment_notes(metric: MetricReview) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.core.changes import Change
+from bot.core.drivers import Drivers
 from bot.core.forecast import Forecast
 from bot.core.review import InitiativeReview, MetricReview, Review
 from bot.core.variation import Estimate
@@ -73,6 +74,23 @@ def _metric(metric: MetricReview) -> dict[str, Any]:
         "segments": [{"segment": s.segment, **_change(s.change),
                       "regressed_while_total_improved": s.regressed_while_total_improved}
                      for s in metric.segments],
+        "total_from_segments": definition.total_relation,
+        "drivers": _drivers(metric.drivers),
+    }
+
+
+def _drivers(drivers: Drivers | None) -> dict[str, Any] | None:
+    if drivers is None:
+        return None
+    return {
+        "relation": drivers.relation,
+        "explained": drivers.explained,
+        "rate": _number(drivers.rate),
+        "mix": _number(drivers.mix),
+        "contributions": [{"segment": c.segment, "before": c.before, "after": c.after,
+                           "effect": c.effect, "rate": _number(c.rate),
+                           "mix": _number(c.mix), "share": _number(c.share)}
+                          for c in drivers.contributions],
     }
 
 

@@ -25,6 +25,7 @@ from bot.render.common import (
     STATUS_SYMBOL,
     all_metrics,
     change_text,
+    drivers_text,
     initiative_chart_name,
     local_time,
     percent,
@@ -196,7 +197,8 @@ def _initiative_view(initiative: InitiativeReview) -> InitiativeView:
     notes = []
     for metric in initiative.metrics:
         step = step_text(metric.change, metric.definition.unit)
-        lines = ([step] if step else []) + segment_notes(metric)
+        drivers = drivers_text(metric)
+        lines = [line for line in (step, drivers) if line] + segment_notes(metric)
         if lines:
             notes.append((metric.definition.name, lines, bool(metric.hidden_regressions)))
     return InitiativeView(
