@@ -156,9 +156,11 @@ def _initiative_key(command: g.Command | None) -> str | None:
 def run_work(work: Work) -> None:
     """The task behind an acknowledged ``/outcome``: plan again (pure), then do it."""
     step = plan(work.body.get("text") or "")
-    if isinstance(step.command, g.Record) and step.command.at is None and work.asked_at:
-        # The value is observed when asked: a task run twice (its worker died after
-        # storing) then finds it stored instead of storing it again at a later time.
+    if isinstance(step.command, g.Record | g.Shipped) and step.command.at is None \
+            and work.asked_at:
+        # The value is observed (the deliverable shipped) when asked: a task run twice
+        # (its worker died after storing) then finds it stored instead of storing it
+        # again at a later time.
         step = replace(step, command=replace(step.command, at=work.asked_at))
     if not isinstance(step.command, g.Pull):
         _work_safely(step, work.body, work.workspace, work.client, work.respond, work.runtime)

@@ -5,7 +5,14 @@ The request body (JSON)::
     {"values": [{"metric": "fleet.deploy", "value": 12.5,
                  "at": "2026-11-20T14:30:00Z", "segment": "region=EU"}]}
 
-or one such object on its own. Storing is idempotent per (metric, segment, time): a
+or one such object on its own. A deploy pipeline also says what shipped, beside values or
+alone::
+
+    {"shipped": [{"deliverable": "fleet/Automatic rollback", "at": "2026-11-20T14:30:00Z",
+                  "moves": ["deploy-time", "touchpoints"]}]}
+
+(``at`` defaults to the receive time; ``moves`` links a new deliverable to its metrics.)
+Storing is idempotent per (metric, segment, time): a
 retried push is reported as a duplicate and changes nothing, so senders should set ``at``
 (``outcome push`` always does). Without ``at`` the server's receive time, to the second,
 is used. Only metrics whose source is ``push`` or ``manual`` take pushed values.
@@ -76,17 +83,7 @@ def _parse_item(item: Any, index: int, now: datetime) -> PushedValue:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value):
         raise UsageError(f"{where}.value must be a finite number.")
-    at = now.replace(microsecond=0)
-    if item.get("at") is not None:
-        try:
-            at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"{where}.at must be an ISO date-time such as "
-                             "2026-11-20T14:30:00Z.") from None
-        if at.tzinfo is None:
-            raise UsageError(f"{where}.at needs a time zone, e.g. 2026-11-20T14:30:00Z.")
-        if at > now:
-            raise UsageError(f"{where}.at is in the future.")
+    at = _instant(item, where, now)
     segment = str(item.get("segment") or "")
     if len(segment) > MAX_SEGMENT_LENGTH or (segment and "=" not in segment):
         raise UsageError(f"{where}.segment must look like label=value (at most "
@@ -94,8 +91,60 @@ def _parse_item(item: Any, index: int, now: datetime) -> PushedValue:
     return PushedValue(initiative, metric, float(value), at, segment)
 
 
+@dataclass(frozen=True)
+class PushedShip:
+    initiative: str
+    deliverable: str
+    at: datetime
+    moves: tuple[str, ...] | None = None
+
+
+def _instant(item: dict[str, Any], where: str, now: datetime) -> datetime:
+    """The item's ``at`` (an ISO instant with a zone, not in the future), else ``now``."""
+    if item.get("at") is None:
+        return now.replace(microsecond=0)
+    try:
+        at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{where}.at must be an ISO date-time such as "
+                         "2026-11-20T14:30:00Z.") from None
+    if at.tzinfo is None:
+        raise UsageError(f"{where}.at needs a time zone, e.g. 2026-11-20T14:30:00Z.")
+    if at > now:
+        raise UsageError(f"{where}.at is in the future.")
+    return at
+
+
+def _parse_ship(item: Any, index: int, now: datetime) -> PushedShip:
+    where = f"shipped[{index}]"
+    reference = item.get("deliverable") if isinstance(item, dict) else None
+    if not isinstance(reference, str) or "/" not in reference:
+        raise UsageError(f"{where}.deliverable must be <initiative>/<deliverable name>, e.g. "
+                         "fleet/Automatic rollback.")
+    initiative, _, name = reference.partition("/")
+    if not name.strip() or len(name) > 200:
+        raise UsageError(f"{where}.deliverable needs a name of 1 to 200 characters after "
+                         "the initiative.")
+    moves = item.get("moves")
+    if moves is not None and (not isinstance(moves, list)
+                              or not all(isinstance(key, str) for key in moves)):
+        raise UsageError(f"{where}.moves must be a list of metric keys.")
+    return PushedShip(initiative.strip().lower(), name.strip(), _instant(item, where, now),
+                      None if moves is None else tuple(key.lower() for key in moves))
+
+
+def parse_shipped(payload: Any, now: datetime) -> list[PushedShip]:
+    """The deliverables a push body says shipped (none without ``shipped``)."""
+    items = payload.get("shipped", []) if isinstance(payload, dict) else []
+    if not isinstance(items, list) or len(items) > MAX_VALUES:
+        raise UsageError(f"shipped must be a list of at most {MAX_VALUES} deliverables.")
+    return [_parse_ship(item, index, now) for index, item in enumerate(items)]
+
+
 def parse_push(payload: Any, now: datetime) -> list[PushedValue]:
     """The values in a push body; :class:`UsageError` says what is malformed."""
+    if isinstance(payload, dict) and "shipped" in payload and "values" not in payload:
+        return []
     items = payload.get("values") if isinstance(payload, dict) and "values" in payload \
         else [payload]
     if not isinstance(items, list) or not items:

@@ -1,5 +1,6 @@
 """`outcome review … --json` and `outcome moved … --json`: the review model as one
-versioned JSON schema, through the real `outcome` entry point."""
+versioned JSON schema; `outcome list --json` and `outcome show … --json`: the initiatives
+and their criteria as another; each through the real `outcome` entry point."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.app.context import Actor
 from bot.app.metric_changes import define_metric
-from bot.app.services import define_initiative
+from bot.app.services import agree, define_initiative
 from bot.cli import main as cli
 from bot.core.points import Reading
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
@@ -78,5 +79,132 @@ def test_moved_json_is_the_same_schema_and_other_verbs_refuse_it(stepped, capsys
     assert document["schema"] == "outcomes.review/1"
     assert document["initiatives"][0]["metrics"][0]["verdict"] == "moved"
 
-    assert cli.main(["list", "--json"]) == 2
-    assert "--json prints a review" in capsys.readouterr().err
+    assert cli.main(["help", "--json"]) == 2
+    assert "--json prints a review or the initiatives" in capsys.readouterr().err
+
+
+SECRET = "Bearer sk-live-7f3a9c0e1d2b"
+
+
+@pytest.fixture
+def criteria(monkeypatch, sqlite_url):
+    """Two initiatives: ``fleet`` (signed by its product owner only, a weekly sprint
+    digest, a metric with a dated target and a guard rail, and one pulled over HTTP whose
+    stored source config holds a connection name and a bearer token) and ``onboard`` (a
+    metric without a target date)."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    monkeypatch.setenv("OUTCOME_USER", "ci")
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    try:
+        with transaction(session_factory(engine)) as session:
+            actor = Actor("T1", "ci", admin=True)
+            define_initiative(session, actor, "fleet", {
+                "name": "Fleet update", "why": "Ship fixes within a day",
+                "who": "Device owners", "channel": "team-reviews", "product_owner": "ci",
+                "engineering_owner": "bo", "sprint_days": 14,
+                "sprint_anchor": date(2026, 1, 5), "timezone": "Europe/Berlin",
+                "fiscal_year_start_month": 4}, now=now)
+            define_metric(session, actor, "fleet", "deploy", {
+                "name": "Deploy time", "unit": "min", "direction": "down",
+                "question": "How long does a fix take to reach devices?",
+                "baseline_value": 40.0, "baseline_at": datetime(2026, 1, 5, tzinfo=UTC),
+                "target_value": 12.5, "target_date": date(2026, 6, 30), "noise": 1.5,
+                "stale_after_seconds": 2 * 86400, "guard_rail": 60.0}, now=now)
+            pulled, _ = define_metric(session, actor, "fleet", "errors", {
+                "name": "Error rate", "unit": "%", "direction": "down",
+                "baseline_value": 3.0, "target_value": 1.0}, now=now)
+            # As a row written before member configs were refused: the JSON must still
+            # show no more than the source's kind.
+            pulled.source_kind = "http"
+            pulled.source_config = {"connection": "grafana-prod", "path": "/api/errors",
+                                    "headers": {"Authorization": SECRET}}
+            agree(session, actor, "fleet", now=now)
+            define_initiative(session, actor, "onboard", {
+                "name": "Self-serve onboarding", "sprint_anchor": date(2026, 1, 5)},
+                now=now)
+            define_metric(session, actor, "onboard", "signups", {
+                "name": "Sign-ups", "baseline_value": 10.0, "target_value": 30.0}, now=now)
+        assert cli.main(["schedule", "fleet", "retro=thu@15:00", "lead=24h"]) == 0
+        yield
+    finally:
+        engine.dispose()
+
+
+def _document(capsys, *argv: str) -> dict:
+    assert cli.main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out and "grafana-prod" not in captured.out
+    assert "sk-live" not in captured.out and "Authorization" not in captured.out
+    return json.loads(captured.out)
+
+
+def test_list_json_carries_every_initiative_its_criteria_and_the_digests(criteria, capsys):
+    capsys.readouterr()
+    document = _document(capsys, "list")
+
+    assert document["schema"] == "outcomes.initiatives/1"
+    fleet, onboard = document["initiatives"]
+    assert (fleet["key"], fleet["name"], fleet["status"]) == ("fleet", "Fleet update", "draft")
+    assert (fleet["why"], fleet["who"], fleet["how"], fleet["what"]) == (
+        "Ship fixes within a day", "Device owners", None, None)
+    assert fleet["channel"] == "team-reviews"
+    assert fleet["owners"] == {"product": "ci", "engineering": "bo"}
+    assert fleet["signoffs"] == [{"role": "product", "user": "ci",
+                                  "at": "2026-03-02T09:30:00+00:00"}]
+    assert fleet["waiting_for"] == ["engineering"] and fleet["agreed_at"] is None
+    assert fleet["cadence"] == {"sprint_days": 14, "sprint_anchor": "2026-01-05",
+                                "timezone": "Europe/Berlin", "fiscal_year_start_month": 4}
+    deploy, errors = fleet["metrics"]
+    assert deploy == {
+        "key": "deploy", "name": "Deploy time",
+        "question": "How long does a fix take to reach devices?", "unit": "min",
+        "direction": "down", "baseline": 40.0, "baseline_at": "2026-01-05T00:00:00+00:00",
+        "target": 12.5, "target_date": "2026-06-30", "noise_floor": 1.5,
+        "stale_after_seconds": 172800, "guard_rail": 60.0, "source_kind": "manual"}
+    assert errors["source_kind"] == "http" and "source_config" not in errors
+    assert errors["target_date"] is None and errors["guard_rail"] is None
+    assert onboard["channel"] is None and onboard["owners"] == {"product": None,
+                                                               "engineering": None}
+    assert onboard["metrics"][0]["target_date"] is None
+    assert onboard["metrics"][0]["question"] is None
+
+    (digest,) = document["digests"]
+    assert digest["channel"] == "team-reviews" and digest["initiative"] == "fleet"
+    assert (digest["kind"], digest["enabled"], digest["local_time"]) == ("sprint", True,
+                                                                          "15:00")
+    assert (digest["retro_weekday"], digest["lead_minutes"], digest["days_before"]) == (
+        "thu", 1440, None)
+    assert digest["cadence"] == fleet["cadence"]
+    assert digest["description"].startswith("sprint digest 24 h before the retro on thu")
+
+
+def test_show_json_is_the_same_schema_with_one_initiative(criteria, capsys):
+    capsys.readouterr()
+    listed = _document(capsys, "list")["initiatives"][0]
+    document = _document(capsys, "show", "fleet")
+
+    assert document["schema"] == "outcomes.initiatives/1"
+    assert document["initiatives"] == [listed] and document["digests"] is None
+
+
+def test_show_json_of_an_unknown_initiative_fails_with_the_usual_message(criteria, capsys):
+    capsys.readouterr()
+    assert cli.main(["show", "nope", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "No initiative 'nope'. Known initiatives: fleet, onboard." in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_list_json_of_an_empty_workspace_is_an_empty_document(monkeypatch, sqlite_url,
+                                                                capsys):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTCOME_WORKSPACE", "T1")
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    assert _document(capsys, "list") == {"schema": "outcomes.initiatives/1",
+                                         "initiatives": [], "digests": []}

@@ -219,5 +219,5 @@ def test_the_cli_prints_the_report_as_json_with_the_same_exit_code(cli_workspace
     assert document["failed"] >= 1 and document["passed"] == 3
     failed = [v for v in document["verdicts"] if v["outcome"] == "failed"]
     assert all(v["initiative"] == "guarded" and v["message"] for v in failed)
-    assert {"initiative", "metric", "name", "outcome", "reason", "message", "value",
+    assert {"initiative", "kind", "metric", "name", "outcome", "reason", "message", "value",
             "observed_at"} == set(document["verdicts"][0])

@@ -350,7 +350,7 @@ def test_a_push_with_the_legacy_token_is_recorded_as_by_outcome_push_token(
         body=json.dumps({"metric": "fleet.deploy", "value": 14.5}).encode(), now=NOW,
         legacy=legacy)
 
-    assert (status, answer) == (200, {"ok": True, "stored": 1, "duplicates": 0})
+    assert (status, answer) == (200, {"ok": True, "stored": 1, "duplicates": 0, "shipped": 0})
     with sessions() as session:
         assert list(session.scalars(select(Sample.recorded_by))) == [
             "push:OUTCOME_PUSH_TOKEN"]

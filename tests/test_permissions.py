@@ -84,6 +84,8 @@ CASES: dict[Action, tuple[tuple[str, ...], str]] = {
     Action.SCHEDULE: ((), "schedule fleet retro=fri@15:00"),
     Action.SCHEDULE_CHANNEL: ((), "schedule #C9 retro=fri@15:00"),
     Action.RECORD: ((), "record fleet.deploy 20 at=2026-11-20"),
+    Action.SHIP: ((), 'shipped fleet "Rollback" at=2026-11-20'),
+    Action.DELIVERABLE: ((), 'deliverable fleet "Rollback" moves=deploy'),
     Action.PULL: ((), "pull fleet"),
     Action.READ: ((), "show fleet"),
     Action.EXPORT: ((), "export fleet"),

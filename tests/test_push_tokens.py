@@ -136,7 +136,7 @@ def test_a_push_with_a_workspaces_token_writes_into_that_workspace_only(
     result = _push(pushing, token, DEPLOY)
 
     assert (result.status, result.json()) == (200, {"ok": True, "stored": 1,
-                                                    "duplicates": 0})
+                                                    "duplicates": 0, "shipped": 0})
     assert (_values(pushing, TEAM), _values(pushing, SECOND)) == ([9.5], [])
 
 

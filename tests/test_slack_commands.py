@@ -3,7 +3,7 @@ Slack: the ack answers at once, the work arrives through the response URL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fake_slack import FakeSlack
@@ -17,7 +17,7 @@ from slack_helpers import (
 from sqlalchemy import select
 
 from bot.slack.work import TASK, task_args
-from bot.storage.models import Initiative, Sample
+from bot.storage.models import AuditEvent, Deliverable, Initiative, Sample
 
 pytest_plugins = ("slack_fixtures",)  # the bot and fake Slack fixtures
 
@@ -209,6 +209,29 @@ def test_a_database_failure_is_a_clear_message_not_a_stack_trace(
     text = _last_response(slack, 1)["text"]
     assert "Something went wrong on our side and it has been logged" in text
     assert "fire" not in text and "Traceback" not in text
+
+
+def test_a_shipped_task_run_twice_records_the_ship_once(bot: Bot, slack: FakeSlack) -> None:
+    """As for a value: the deliverable shipped when it was asked, so a rerun changes
+    nothing and the audit log has one entry."""
+    seed_checkout(bot, samples=False)
+    body = {"team_id": bot.team, "user_id": PO, "channel_id": CHANNEL, "command": "/outcome",
+            "text": 'shipped checkout "One-click &lt;b&gt;pay&lt;/b&gt;" moves=deploy-time',
+            "response_url": slack.response_url()}
+    asked = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    for _ in range(2):
+        bot.runtime.queue.defer(TASK, task_args("commands.run", body, bot.team, asked))
+    replies = sorted(payload["text"] for _, payload in slack.wait_for_response(2))
+
+    assert replies[0].startswith("'One-click &lt;b&gt;pay&lt;/b&gt;' of checkout already "
+                                 "shipped at ")
+    assert replies[1].startswith("Recorded: 'One-click &lt;b&gt;pay&lt;/b&gt;' of checkout "
+                                 "shipped at ")
+    with bot.runtime.sessions() as session:
+        (row,) = session.scalars(select(Deliverable))
+        assert row.shipped_at == asked
+        assert len(session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "deliverable added")).all()) == 1
 
 
 def test_a_record_task_run_twice_stores_its_value_once(bot: Bot, slack: FakeSlack) -> None:

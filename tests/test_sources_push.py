@@ -15,7 +15,7 @@ from bot.app.push import handle_push
 from bot.app.push_tokens import create_token
 from bot.app.services import define_initiative
 from bot.storage.db import session_factory, transaction
-from bot.storage.models import Sample
+from bot.storage.models import Deliverable, Sample
 from metrics.push import PushedValue, send_push
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -60,8 +60,8 @@ def test_a_push_is_stored_once_however_often_it_is_retried(sessions, token) -> N
     first, again = push(sessions, body, f"Bearer {token}"), push(sessions, body,
                                                                  f"Bearer {token}")
 
-    assert first == (200, {"ok": True, "stored": 1, "duplicates": 0})
-    assert again == (200, {"ok": True, "stored": 0, "duplicates": 1})
+    assert first == (200, {"ok": True, "stored": 1, "duplicates": 0, "shipped": 0})
+    assert again == (200, {"ok": True, "stored": 0, "duplicates": 1, "shipped": 0})
     assert count(sessions) == 1
 
 
@@ -84,6 +84,58 @@ def test_a_bad_push_is_refused_with_a_reason(sessions, token, authorization, bod
     assert count(sessions) == 0
 
 
+def test_a_pipeline_says_what_shipped_with_its_push_token_once(sessions, token) -> None:
+    ship = {"deliverable": "fleet/Automatic rollback", "at": "2026-11-28T09:00:00Z",
+            "moves": ["deploy"]}
+    body = {"values": [{"metric": "fleet.deploy", "value": 9, "at": "2026-11-28T09:00:00Z"}],
+            "shipped": [ship]}
+
+    first, again = push(sessions, body, f"Bearer {token}"), push(sessions, body,
+                                                                 f"Bearer {token}")
+    alone = push(sessions, {"shipped": [{"deliverable": "fleet/Mirrors"}]}, f"Bearer {token}")
+
+    assert first == (200, {"ok": True, "stored": 1, "duplicates": 0, "shipped": 1})
+    assert again == (200, {"ok": True, "stored": 0, "duplicates": 1, "shipped": 0})
+    assert alone == (200, {"ok": True, "stored": 0, "duplicates": 0, "shipped": 1})
+    with transaction(sessions) as session:
+        rows = session.scalars(select(Deliverable).order_by(Deliverable.id)).all()
+        assert [(r.name, r.moves, r.shipped_at, r.shipped_by) for r in rows] == [
+            ("Automatic rollback", ["deploy"], datetime(2026, 11, 28, 9, tzinfo=UTC),
+             "push:ci"),
+            ("Mirrors", [], NOW, "push:ci")]
+
+
+@pytest.mark.parametrize(("ship", "status", "words"), [
+    ({"deliverable": "Automatic rollback"}, 400, "<initiative>/<deliverable name>"),
+    ({"deliverable": "fleet/"}, 400, "needs a name"),
+    ({"deliverable": "fleet/X", "moves": "deploy"}, 400, "a list of metric keys"),
+    ({"deliverable": "fleet/X", "moves": ["nope"]}, 400, "fleet has no metric nope"),
+    ({"deliverable": "fleet/X", "at": "2030-01-01T00:00Z"}, 400, "future"),
+    ({"deliverable": "nope/X"}, 404, "No initiative 'nope'"),
+])
+def test_a_bad_shipped_item_is_refused_and_nothing_is_stored(sessions, token, ship, status,
+                                                             words) -> None:
+    body = {"values": [{"metric": "fleet.deploy", "value": 9}], "shipped": [ship]}
+
+    code, answer = push(sessions, body, f"Bearer {token}")
+
+    assert code == status and words in answer["error"]
+    assert count(sessions) == 0
+    with transaction(sessions) as session:
+        assert session.scalars(select(Deliverable)).all() == []
+
+
+def test_a_push_token_may_not_relink_an_existing_deliverable(sessions, token) -> None:
+    first = push(sessions, {"shipped": [{"deliverable": "fleet/X", "moves": ["deploy"]}]},
+                 f"Bearer {token}")
+
+    code, answer = push(sessions, {"shipped": [{"deliverable": "fleet/X", "moves": []}]},
+                        f"Bearer {token}")
+
+    assert first[0] == 200
+    assert code == 403 and "change its deliverables" in answer["error"]
+
+
 def test_send_push_retries_an_outage_without_storing_twice(sessions, token) -> None:
     calls = []
 
@@ -102,5 +154,5 @@ def test_send_push_retries_an_outage_without_storing_twice(sessions, token) -> N
                            sleep=lambda _: None)
 
     assert len(calls) == 2
-    assert answer == {"ok": True, "stored": 0, "duplicates": 1}
+    assert answer == {"ok": True, "stored": 0, "duplicates": 1, "shipped": 0}
     assert count(sessions) == 1

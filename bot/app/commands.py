@@ -7,15 +7,15 @@ review model that each transport renders its own way (Block Kit, terminal, Markd
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time
 from functools import singledispatch
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.app import digest_schedules, push_tokens
+from bot.app import deliverable_commands, digest_schedules, push_tokens
 from bot.app.context import Attachment, Context, Reply
 from bot.app.export import FORMAT_TITLES, export_initiatives
+from bot.app.json_initiatives import list_document, load_signoffs, show_document
 from bot.app.metric_changes import define_metric, remove_metric
 from bot.app.permissions import Action, require
 from bot.app.replies import (
@@ -42,7 +42,7 @@ from bot.app.services import (
 )
 from bot.app.showing import list_text, show_text
 from bot.core.errors import OutcomeError, UsageError
-from bot.core.periods import THIS_SPRINT
+from bot.core.periods import THIS_SPRINT, local_instant
 from bot.core.review import Movement, Status, format_number
 from bot.grammar import commands as g
 from bot.storage.db import in_transaction
@@ -166,25 +166,19 @@ def _agree(command: g.Agree, session: Session, ctx: Context) -> Reply:
 def _list(command: g.ListInitiatives, session: Session, ctx: Context) -> Reply:
     initiatives = list_initiatives(session, ctx.actor.workspace,
                                    include_archived=command.include_archived)
-    if not initiatives:
-        return Reply(f"No initiatives yet. Start with: {ctx.prefix} define <key> \"<name>\"")
     schedules = digest_schedules.schedules_of(session, ctx.actor.workspace)
-    return Reply(list_text(initiatives, schedules))
+    load_signoffs(session, initiatives)
+    document = list_document(initiatives, schedules)
+    if not initiatives:
+        return Reply(f"No initiatives yet. Start with: {ctx.prefix} define <key> \"<name>\"",
+                     document=document)
+    return Reply(list_text(initiatives, schedules), document=document)
 
 
 @_execute.register
 def _show(command: g.Show, session: Session, ctx: Context) -> Reply:
-    return Reply(show_text(find_initiative(session, ctx.actor.workspace,
-                                           command.initiative)))
-
-
-def _local_instant(value: datetime | date | None, zone: str, now: datetime) -> datetime:
-    if value is None:
-        return now
-    tz = ZoneInfo(zone)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    return datetime.combine(value, time(0), tzinfo=tz)
+    initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
+    return Reply(show_text(initiative), document=show_document(initiative))
 
 
 @_execute.register
@@ -192,7 +186,7 @@ def _record(command: g.Record, session: Session, ctx: Context) -> Reply:
     initiative = find_initiative(session, ctx.actor.workspace, command.initiative)
     metric = find_metric(initiative, command.metric)
     now = ctx.now()
-    at = _local_instant(command.at, initiative.timezone, now)
+    at = local_instant(command.at, initiative.timezone, now)
     if at > now:
         raise UsageError(f"{at:%Y-%m-%d %H:%M} is in the future; values are recorded when "
                          "observed.")
@@ -376,3 +370,7 @@ def _pull(command: g.Pull, session: Session, ctx: Context) -> Reply:
 @_execute.register
 def _push_token(command: g.PushTokenCommand, session: Session, ctx: Context) -> Reply:
     return push_tokens.run_command(command, session, ctx)
+
+
+_execute.register(g.Shipped, deliverable_commands.shipped)
+_execute.register(g.DeliverableCommand, deliverable_commands.deliverable)

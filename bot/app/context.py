@@ -92,7 +92,11 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a command answers: text, an optional review, and whether the channel sees it."""
+    """What a command answers: text, an optional review, and whether the channel sees it.
+
+    ``document``: the answer as a JSON-ready document for ``--json`` (``list`` and
+    ``show``: ``outcomes.initiatives/1``), when the command has one.
+    """
 
     text: str
     review: Review | None = None
@@ -101,3 +105,4 @@ class Reply:
     events: tuple[str, ...] = field(default=())
     review_is_answer: bool = False
     attachment: Attachment | None = None
+    document: dict[str, Any] | None = None

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app.context import Actor
+from bot.app.deliverables import set_deliverable
 from bot.app.metric_changes import define_metric
 from bot.app.review_builder import build_review
 from bot.app.services import agree, define_initiative, get_initiative, list_initiatives
@@ -39,6 +40,13 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def _sprint_start(anchor: date, start: datetime) -> datetime:
+    """Midnight (UTC) of the first day of the demo's current 14-day sprint."""
+    today = (start + timedelta(days=HISTORY_DAYS)).date()
+    first = anchor + timedelta(days=(today - anchor).days // 14 * 14)
+    return datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+
+
 def _fleet(start: datetime) -> dict[str, Any]:
     anchor = week_start(start.date())
     # APAC sags through each sprint (a flaky regional mirror) and recovers at the next
@@ -49,9 +57,9 @@ def _fleet(start: datetime) -> dict[str, Any]:
     window = {"start_at": _iso(start), "end_at": _iso(start + timedelta(days=180))}
     # Automatic rollback shipped three days before the current sprint: the operators'
     # touchpoints step down then (the review dates the shift and shows both levels).
-    today = (start + timedelta(days=HISTORY_DAYS)).date()
-    sprint = anchor + timedelta(days=(today - anchor).days // 14 * 14)
-    shipped = datetime.combine(sprint - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+    # Regional mirrors ship on the sprint's first day: the review says what moved since.
+    sprint = _sprint_start(anchor, start)
+    shipped = sprint - timedelta(days=3)
     return {
         "key": "fleet-update",
         "fields": {
@@ -71,6 +79,11 @@ def _fleet(start: datetime) -> dict[str, Any]:
             "fiscal_year_start_month": 1,
         },
         "agreed_by": [PRODUCT_OWNER, ENGINEERING_OWNER],
+        "deliverables": [
+            ("Automatic rollback", ["touchpoints", "auto-rollback"], shipped),
+            ("Regional mirrors", ["deploy-time", "on-latest"], sprint + timedelta(hours=6)),
+            ("Staged over-the-air rollout", ["on-latest", "tickets"], None),
+        ],
         "metrics": [
             ("on-latest", {
                 "name": "Devices on the latest firmware", "unit": "%", "direction": "up",
@@ -135,6 +148,11 @@ def _onboarding(start: datetime) -> dict[str, Any]:
             "fiscal_year_start_month": 2,
         },
         "agreed_by": [PRODUCT_OWNER],
+        "deliverables": [
+            ("Guided setup", ["activation", "time-to-value"],
+             _sprint_start(week_start(start.date()), start) + timedelta(hours=15)),
+            ("In-app checklist", [], None),  # moves nothing measured: flagged
+        ],
         "metrics": [
             ("activation", {
                 "name": "Accounts activated within 7 days", "unit": "%", "direction": "up",
@@ -167,7 +185,7 @@ def _onboarding(start: datetime) -> dict[str, Any]:
 
 
 def _ensure_initiative(session: Session, workspace: str, spec: dict[str, Any],
-                       created: datetime) -> bool:
+                       created: datetime, now: datetime) -> bool:
     """Create the initiative once; an existing one is left exactly as it is."""
     actor = Actor(workspace, "outcome-demo", operator=True)  # demo sources are pulled
     if get_initiative(session, workspace, spec["key"]) is not None:
@@ -182,6 +200,10 @@ def _ensure_initiative(session: Session, workspace: str, spec: dict[str, Any],
         }, now=created)
     for user in spec["agreed_by"]:
         agree(session, Actor(workspace, user), spec["key"], now=created)
+    for name, moves, shipped_at in spec["deliverables"]:
+        set_deliverable(session, actor, spec["key"], name, now=max(now, created),
+                        moves=moves, shipped_at=shipped_at if shipped_at and shipped_at <= now
+                        else None)
     return True
 
 
@@ -224,7 +246,7 @@ def seed_demo(sessions: sessionmaker[Session], workspace: str, now: datetime
     created = []
     with transaction(sessions) as session:
         for spec in (_fleet(start), _onboarding(start)):
-            if _ensure_initiative(session, workspace, spec, start):
+            if _ensure_initiative(session, workspace, spec, start, now):
                 created.append(spec["key"])
         added = fill_history(session, workspace, now)
     return created, added

@@ -10,7 +10,9 @@ arithmetic the digests use (:func:`bot.app.review_builder.review_metric`):
 - a metric without one: **fail** when its status is *off track* (its target date passed
   unmet, or at the current pace it closes under 75 % of the gap by then); *at risk*, *on
   track* and *achieved* pass;
-- a metric with neither a target nor a guard rail is skipped: nothing was agreed.
+- a metric with neither a target nor a guard rail is skipped: nothing was agreed;
+- a deliverable that names no metric of the initiative, or only metrics without data:
+  **fail**, for the same reason as a metric without data.
 
 Draft initiatives are skipped, since their thresholds are not agreed, unless
 ``include_drafts`` asks for them. The result renders as text and as JUnit XML.
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.app.review_builder import cadence_of, review_metric
 from bot.app.services import find_initiative, list_initiatives
+from bot.core.deliverables import UNMEASURED_NOTE, Deliverable, unmeasured_reason
 from bot.core.kinds import InitiativeStatus
 from bot.core.periods import THIS_SPRINT, resolve
 from bot.core.review import MetricReview, Status, format_number
@@ -53,6 +56,7 @@ class Verdict:
     message: str
     value: float | None = None
     observed_at: datetime | None = None
+    kind: str = "metric"  # or "deliverable": ``metric`` is then the deliverable's name
 
     @property
     def name(self) -> str:
@@ -123,6 +127,7 @@ def check_initiative(session: Session, initiative: Initiative, now: datetime, *,
                 for m in initiative.metrics]
     period = resolve(THIS_SPRINT, cadence_of(initiative), now)
     verdicts = []
+    with_data = []
     for metric in initiative.metrics:
         review = review_metric(session, metric, period, now, with_history=False)
         outcome, reason, message = judge(metric, review)
@@ -132,6 +137,25 @@ def check_initiative(session: Session, initiative: Initiative, now: datetime, *,
             value=latest.value if latest else None,
             observed_at=latest.at if latest else None,
         ))
+        if review.status is not Status.NO_DATA:
+            with_data.append(metric.key)
+    return verdicts + _deliverable_verdicts(initiative, with_data)
+
+
+def _deliverable_verdicts(initiative: Initiative, with_data: list[str]) -> list[Verdict]:
+    """A deliverable fails when it moves nothing measured: if a feature cannot be
+    measured, it is not complete."""
+    verdicts = []
+    for row in initiative.deliverables:
+        deliverable = Deliverable(row.name, tuple(row.moves))
+        problem = unmeasured_reason(deliverable, [m.key for m in initiative.metrics],
+                                    with_data)
+        outcome = Outcome.FAILED if problem else Outcome.PASSED
+        message = (f"{problem}; {UNMEASURED_NOTE}" if problem
+                   else f"moves {', '.join(deliverable.moves)}")
+        verdicts.append(Verdict(initiative.key, row.name, f"Deliverable '{row.name}'",
+                                outcome, "unmeasured" if problem else "measured", message,
+                                kind="deliverable"))
     return verdicts
 
 
@@ -186,7 +210,8 @@ def report_json(report: CheckReport) -> str:
         "failed": report.count(Outcome.FAILED),
         "skipped": report.count(Outcome.SKIPPED),
         "verdicts": [{
-            "initiative": v.initiative, "metric": v.metric, "name": v.metric_name,
+            "initiative": v.initiative, "kind": v.kind, "metric": v.metric,
+            "name": v.metric_name,
             "outcome": v.outcome.value, "reason": v.reason, "message": v.message,
             "value": v.value if v.value is None or math.isfinite(v.value) else None,
             "observed_at": v.observed_at.isoformat() if v.observed_at else None,

@@ -51,6 +51,8 @@ class Action(enum.StrEnum):
     SCHEDULE = "schedule"
     SCHEDULE_CHANNEL = "schedule channel"
     RECORD = "record"
+    SHIP = "ship"
+    DELIVERABLE = "deliverable"
     PULL = "pull"
     READ = "read"
     EXPORT = "export"
@@ -91,6 +93,11 @@ TABLE: dict[Action, Rule] = {rule.action: rule for rule in (
          "schedule a channel-wide digest",
          "An initiative's owners can schedule its own digests: schedule <initiative> ..."),
     Rule(Action.RECORD, "Record a metric value", Who.MEMBER, "record a value"),
+    Rule(Action.SHIP, "Record that a deliverable shipped", Who.MEMBER,
+         "record that a deliverable shipped"),
+    Rule(Action.DELIVERABLE, "Say which metrics a deliverable moves, or remove one",
+         Who.OWNERS, "change its deliverables",
+         "Anyone can record that a deliverable shipped: shipped <initiative> \"<name>\"."),
     Rule(Action.PULL, "Pull metric values now", Who.MEMBER, "pull values"),
     Rule(Action.READ, "Show, list, review, what moved, history", Who.MEMBER, "read it"),
     Rule(Action.EXPORT, "Export one initiative", Who.MEMBER, "export it"),

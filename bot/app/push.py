@@ -14,14 +14,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app.context import Actor
+from bot.app.deliverables import set_deliverable
 from bot.app.push_tokens import LegacyToken, authenticate
 from bot.app.services import find_initiative, find_metric
-from bot.core.errors import Conflict, NotFound, OutcomeError, UsageError
+from bot.core.errors import Conflict, Forbidden, NotFound, OutcomeError, UsageError
 from bot.core.kinds import Origin
 from bot.core.points import Reading
 from bot.storage.db import transaction
 from bot.storage.samples import store_readings
-from metrics.push import PUSHABLE_KINDS, PushedValue, parse_push
+from metrics.push import PUSHABLE_KINDS, PushedValue, parse_push, parse_shipped
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,21 @@ def handle_push(sessions: sessionmaker[Session], *, workspace: str | None,
         payload = json.loads(body or b"null")
     except ValueError:
         return 400, {"ok": False, "error": "The body must be JSON."}
+    sender = f"push:{owner.name}"[:64]
     try:
-        values = parse_push(payload, now)
+        values, ships = parse_push(payload, now), parse_shipped(payload, now)
         with transaction(sessions) as session:
-            result = store_pushed(session, owner.workspace, f"push:{owner.name}"[:64], values)
+            result = store_pushed(session, owner.workspace, sender, values)
+            shipped = sum(set_deliverable(
+                session, Actor(owner.workspace, sender), ship.initiative, ship.deliverable,
+                now=now, moves=ship.moves, shipped_at=ship.at).changed for ship in ships)
     except UsageError as exc:
         return 400, {"ok": False, "error": exc.message}
+    except Forbidden as exc:
+        return 403, {"ok": False, "error": exc.message}
     except NotFound as exc:
         return 404, {"ok": False, "error": exc.message}
     except OutcomeError as exc:
         return 409, {"ok": False, "error": exc.message}
-    return 200, {"ok": True, "stored": result.stored, "duplicates": result.duplicates}
+    return 200, {"ok": True, "stored": result.stored, "duplicates": result.duplicates,
+                 "shipped": shipped}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.app.deliverables import deliverables_of
 from bot.app.services import list_initiatives
+from bot.core.deliverables import Deliverable, DeliverableReview, review_deliverables
 from bot.core.periods import Cadence, Period, PeriodSpec, resolve
 from bot.core.points import Point
 from bot.core.review import (
@@ -73,15 +75,21 @@ class PeriodData:
     windows: DayWindows
 
 
+def _local_days(period: Period, now: datetime) -> tuple[date, date]:
+    """The period's first and last local dates, up to ``now``."""
+    zone = ZoneInfo(period.timezone)
+    first = period.start.astimezone(zone).date()
+    end = period.clipped_end(now) - timedelta(microseconds=1)
+    return first, max(first, end.astimezone(zone).date())
+
+
 def period_data(session: Session, metric_ids: list[int], period: Period, now: datetime
                 ) -> PeriodData:
     """Read :class:`PeriodData` for ``metric_ids``: two statements, whatever their number."""
     end = period.clipped_end(now)
-    zone = ZoneInfo(period.timezone)
     # Days are the period's local dates, read as UTC days (how sample_days counts them):
     # in Europe they share 22-23 of their hours, on the US west coast 16.
-    first = period.start.astimezone(zone).date()
-    last = max(first, (end - timedelta(microseconds=1)).astimezone(zone).date())
+    first, last = _local_days(period, now)
     daily = daily_values(session, metric_ids, first.toordinal() - HISTORY_DAYS,
                          last.toordinal())
     return PeriodData(boundaries(session, metric_ids, period.start, end), daily,
@@ -145,10 +153,14 @@ def _with_pull_failures(session: Session, rows: list[Metric],
 
 def review_initiative(session: Session, initiative: Initiative, period: Period,
                       now: datetime, *, with_history: bool = True,
-                      data: PeriodData | None = None) -> InitiativeReview:
-    """Review one initiative over ``period``; ``data`` may hold what it reads."""
+                      data: PeriodData | None = None,
+                      deliverables: list[Deliverable] | None = None) -> InitiativeReview:
+    """Review one initiative over ``period``; ``data`` and ``deliverables`` may hold what
+    it reads."""
     if data is None:
         data = period_data(session, [m.id for m in initiative.metrics], period, now)
+    if deliverables is None:
+        deliverables = deliverables_of(session, [initiative.id])[initiative.id]
     metrics = tuple(
         review_metric(session, metric, period, now, with_history=with_history, data=data)
         for metric in initiative.metrics
@@ -162,7 +174,23 @@ def review_initiative(session: Session, initiative: Initiative, period: Period,
         channel=initiative.channel,
         period=period,
         metrics=metrics,
+        deliverables=_deliverables(initiative, deliverables, metrics, data, period, now),
     )
+
+
+def _deliverables(initiative: Initiative, deliverables: list[Deliverable],
+                  metrics: tuple[MetricReview, ...], data: PeriodData, period: Period,
+                  now: datetime) -> tuple[DeliverableReview, ...]:
+    """The initiative's deliverables, and what moved after those shipped in the period."""
+    if not deliverables:
+        return ()
+    keys = {m.id: m.key for m in initiative.metrics}
+    daily = {keys[metric_id]: series.get("", DailySeries())
+             for metric_id, series in data.daily.items() if metric_id in keys}
+    with_data = [m.definition.key for m in metrics if m.status is not Status.NO_DATA]
+    return review_deliverables(
+        deliverables, {m.definition.key: m.definition for m in metrics}, daily,
+        _local_days(period, now), data.windows[1], period.timezone, with_data)
 
 
 def _data_by_period(session: Session, initiatives: list[Initiative], periods: list[Period],
@@ -186,9 +214,11 @@ def build_review(session: Session, workspace: str, spec: PeriodSpec, now: dateti
     chosen = initiatives if initiatives is not None else list_initiatives(session, workspace)
     periods = [resolve(spec, cadence_of(initiative), period_at or now) for initiative in chosen]
     data = _data_by_period(session, chosen, periods, now)
+    deliverables = deliverables_of(session, [initiative.id for initiative in chosen])
     reviews = tuple(
         review_initiative(session, initiative, period, now, with_history=with_history,
-                          data=data[(period.start, period.clipped_end(now), period.timezone)])
+                          data=data[(period.start, period.clipped_end(now), period.timezone)],
+                          deliverables=deliverables[initiative.id])
         for initiative, period in zip(chosen, periods, strict=True)
     )
     label = reviews[0].period.label if len(reviews) == 1 else spec.describe()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.app import digest_schedules
 from bot.app.replies import criterion
 from bot.app.services import missing_signoffs
@@ -30,6 +32,13 @@ def show_text(i: Initiative) -> str:
         question = f" — {m.question}" if m.question else ""
         lines.append(f"  • {m.key}: {m.name}{question} ({criterion(m).text}; source "
                      f"{m.source_kind})")
+    if i.deliverables:
+        lines.append("Deliverables:")
+    for d in i.deliverables:
+        shipped = (f"shipped {d.shipped_at.astimezone(ZoneInfo(i.timezone)):%Y-%m-%d %H:%M}"
+                   if d.shipped_at else "not shipped yet")
+        moves = f"moves {', '.join(d.moves)}" if d.moves else "moves nothing measured"
+        lines.append(f"  • {d.name} ({shipped}; {moves})")
     return "\n".join(lines)
 
 

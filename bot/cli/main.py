@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import shlex
 import sys
@@ -50,14 +51,20 @@ def _print_reply(reply: Reply, *, color: bool) -> int:
 
 
 def _print_json(reply: Reply) -> int:
-    """The reply's review in the ``outcomes.review/1`` schema (docs/json.md)."""
+    """The reply as one JSON document (docs/json.md): its review (``outcomes.review/1``),
+    else its document (``list`` and ``show``: ``outcomes.initiatives/1``)."""
     if reply.error:
         print(reply.text, file=sys.stderr)
         return 1
-    if reply.review is None:
-        raise UsageError("--json prints a review: it goes with `review` and `moved`.",
-                         "outcome review fleet --json | outcome moved last sprint --json")
-    print(review_json(reply.review))
+    if reply.review is not None:
+        print(review_json(reply.review))
+    elif reply.document is not None:
+        print(json.dumps(reply.document, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        raise UsageError("--json prints a review or the initiatives: it goes with `review`, "
+                         "`moved`, `list` and `show`.",
+                         "outcome review fleet --json | outcome moved last sprint --json | "
+                         "outcome list --json | outcome show fleet --json")
     return 0
 
 
@@ -219,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
               "  outcome jobs [failed|waiting|running|all] | outcome jobs retry <id>|failed\n"
               "  outcome apply <criteria.yaml> [--dry-run] | --print-schema\n"
               "  outcome check [--initiative KEY] [--junit FILE] [--drafts] [--json]\n"
+              "  outcome review|moved|list|show … --json (one JSON document; docs/json.md)\n"
               "  outcome export <initiative>|all [--format arc42|csv|yaml] [-o FILE]")
         print(sources.HELP)
         print(OPERATOR_NOTE)

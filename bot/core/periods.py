@@ -306,3 +306,14 @@ def _parse_day(text: str, today: date | None) -> Day:
 def week_start(day: date) -> date:
     """The Monday on or before ``day``."""
     return day - timedelta(days=day.weekday())
+
+
+def local_instant(value: datetime | date | None, zone: str, now: datetime) -> datetime:
+    """A moment typed as a date (its local midnight) or a local date-time in ``zone``;
+    None is ``now``."""
+    if value is None:
+        return now
+    tz = ZoneInfo(zone)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return datetime.combine(value, time(0), tzinfo=tz)

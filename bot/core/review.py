@@ -20,6 +20,7 @@ from bot.core.changes import (
     end_of,
     judged_change,
 )
+from bot.core.deliverables import DeliverableReview
 from bot.core.drivers import Drivers, Levels, is_weight, segment_drivers, weight_segment
 from bot.core.forecast import Forecast, forecast
 from bot.core.periods import Period, day_text, days_text
@@ -83,6 +84,12 @@ class InitiativeReview:
     channel: str
     period: Period
     metrics: tuple[MetricReview, ...]
+    deliverables: tuple[DeliverableReview, ...] = ()
+
+    @property
+    def shipped(self) -> tuple[DeliverableReview, ...]:
+        """The deliverables that shipped in the period, in order."""
+        return tuple(d for d in self.deliverables if d.in_period)
 
     @property
     def data_time(self) -> datetime | None:

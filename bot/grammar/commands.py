@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import UsageError
 from bot.core.kinds import SignoffRole
 from bot.core.periods import PeriodSpec, parse_period
+from bot.grammar.deliverables import (
+    DeliverableCommand,
+    Shipped,
+    parse_deliverable,
+    parse_shipped,
+)
 from bot.grammar.help import COMMANDS, help_text
 from bot.grammar.options import (
     AGREE_OPTIONS,
@@ -46,14 +52,16 @@ from bot.grammar.options import (
     parse_unit,
     parse_user,
 )
+from bot.grammar.push_tokens import PushTokenCommand, parse_push_token
 from bot.grammar.tokens import expect, parse_key, parse_reference, split_options, tokenize
 
 # What callers use as ``g.<name>``: the commands, ``parse``, and the value parsers that the
 # criteria files and the Slack modals share with the grammar.
 __all__ = [
-    "COMMANDS", "Agree", "Archive", "Command", "Define", "Export", "Help", "History",
-    "ListInitiatives", "MetricAdd", "MetricRemove", "MissingData", "Moved", "Pull",
-    "PushTokenCommand", "Record", "ReviewCommand", "Schedule", "Show", "Unarchive",
+    "COMMANDS", "Agree", "Archive", "Command", "Define", "DeliverableCommand", "Export",
+    "Help", "History", "ListInitiatives", "MetricAdd", "MetricRemove", "MissingData",
+    "Moved", "Pull", "PushTokenCommand", "Record", "ReviewCommand", "Schedule", "Shipped",
+    "Show", "Unarchive",
     "UsageError", "help_text", "parse", "parse_channel", "parse_day", "parse_direction",
     "parse_duration", "parse_lead", "parse_number", "parse_quarterly", "parse_reference",
     "parse_retro", "parse_short_text", "parse_source", "parse_source_config",
@@ -174,17 +182,9 @@ class Pull:
     metric: str | None = None
 
 
-@dataclass(frozen=True)
-class PushTokenCommand:
-    """Create, list or revoke the workspace's push tokens (``name``: for create and revoke)."""
-
-    action: str  # create | list | revoke
-    name: str = ""
-
-
 Command = (Help | Define | MetricAdd | MetricRemove | Agree | ListInitiatives | Show | Record
            | ReviewCommand | Moved | MissingData | Schedule | History | Archive | Unarchive
-           | Export | Pull | PushTokenCommand)
+           | Export | Pull | PushTokenCommand | Shipped | DeliverableCommand)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -352,19 +352,6 @@ def _parse_pull(args: list[str], usage: str) -> Command:
     return Pull(parse_key(args[0], "initiative", usage))
 
 
-def _parse_push_token(args: list[str], usage: str) -> Command:
-    action = args[0].lower() if args else ""
-    if action == "list":
-        if args[1:]:
-            raise UsageError("`push-token list` takes no arguments.", usage)
-        return PushTokenCommand("list")
-    if action not in {"create", "revoke"}:
-        raise UsageError("Write `push-token create <name>`, `push-token list` or "
-                         "`push-token revoke <name>`.", usage)
-    expect(args[1:], 1, usage, "the token's name")
-    return PushTokenCommand(action, parse_key(args[1], "push token", usage))
-
-
 PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "define": _parse_define,
     "metric": _parse_metric,
@@ -380,7 +367,9 @@ PARSERS: dict[str, Callable[[list[str], str], Command]] = {
     "unarchive": lambda a, u: _single_initiative(a, u, Unarchive),
     "pull": _parse_pull,
     "export": _parse_export,
-    "push-token": _parse_push_token,
+    "push-token": parse_push_token,
+    "shipped": parse_shipped,
+    "deliverable": parse_deliverable,
     "help": _parse_help,
 }
 

@@ -50,6 +50,15 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("unarchive", "unarchive <initiative>",
                     "bring an archived initiative back as a draft to sign off again (its "
                     "owners or an admin)"),
+        CommandSpec("shipped", 'shipped <initiative> "<deliverable>" '
+                    "[at=<YYYY-MM-DD[THH:MM]>] [moves=<metric>,...]",
+                    "record that a deliverable shipped (now, or at a local time); reviews "
+                    "say what moved after it and charts mark it"),
+        CommandSpec("deliverable", 'deliverable <initiative> "<deliverable>" '
+                    "moves=<metric>,...|none",
+                    "plan a deliverable with the metrics it is meant to move (the impact "
+                    "map's what → how); deliverable remove <initiative> \"<deliverable>\" "
+                    "removes one"),
         CommandSpec("pull", "pull [<initiative>|<initiative>.<metric>]",
                     "pull metric values from their sources now"),
         CommandSpec("export", "export <initiative>|all [format=arc42|csv|yaml]",

@@ -21,10 +21,12 @@ from bot.render.common import (
     local_time,
     percent,
     progress_bar,
+    shipped_lines,
     shorten,
     status_counts,
     step_text,
     target_text,
+    unmeasured_lines,
 )
 from bot.render.mrkdwn import escape, fit
 
@@ -113,6 +115,12 @@ def initiative_blocks(initiative: InitiativeReview) -> list[Block]:
         ),
     ]
     blocks += [_section(metric_text(metric)) for metric in initiative.metrics]
+    shipped = [f"• {escape(shorten(line, 600))}" for line in shipped_lines(initiative)]
+    shipped += [f"• :warning: {escape(shorten(line, 400))}"
+                for line in unmeasured_lines(initiative)]
+    if shipped:
+        blocks.append(_section(fit("*Shipped in the period*\n" + "\n".join(shipped),
+                                   MAX_SECTION_TEXT)))
     if not initiative.metrics:
         blocks.append(_section("_No metrics defined yet: add one with `/outcome metric`._"))
     return blocks

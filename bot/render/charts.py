@@ -16,35 +16,27 @@ from zoneinfo import ZoneInfo
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from bot.core.periods import Period, day_text
 from bot.core.points import Point
 from bot.core.review import (
-    Change,
     InitiativeReview,
     MetricReview,
     Movement,
-    SegmentReview,
     format_number,
 )
 from bot.render.common import (
     STATUS_COLOR,
-    before_after,
-    drivers_text,
-    percent,
     shorten,
     with_unit,
 )
 from bot.render.figures import (
-    BEFORE_BAR,
     FIGURE_WIDTH_IN,
     FONT_PT,
     INK,
     LINE_WIDTH_PT,
     MAX_PANELS,
-    MAX_SEGMENT_ROWS,
     MOVEMENT_COLOR,
     MUTED,
     PANEL_TITLE_PT,
@@ -56,6 +48,7 @@ from bot.render.figures import (
     png_bytes,
     style_axes,
 )
+from bot.render.segment_charts import segment_figure
 
 
 def initiative_chart(initiative: InitiativeReview, *, width_px: int = 1200) -> bytes:
@@ -111,101 +104,12 @@ def initiative_figure(initiative: InitiativeReview, *, width_px: int = 1200) -> 
     zone = ZoneInfo(initiative.period.timezone)
     for ax, metric, lines in zip(axes, metrics, titles, strict=False):
         _metric_panel(ax, metric, initiative.period, zone, lines, name_width + 3, max_ticks)
+        _shipped(ax, [(d.name, d.shipped_at) for d in initiative.deliverables
+                      if d.shipped_at and metric.definition.key in d.moves])
     if omitted:
         message_panel(axes[-1], f"+{omitted} more", "metrics not charted: see the review")
     if not metrics:
         message_panel(figure.add_subplot(grid[0, 0]), "no data", "no metrics defined yet")
-    return figure
-
-
-def _share_of(metric: MetricReview, segment: str) -> float | None:
-    assert metric.drivers is not None
-    return next((c.share for c in metric.drivers.contributions if c.segment == segment), None)
-
-
-def segment_figure(metric: MetricReview, period: Period, *, width_px: int = 1200) -> Figure | None:
-    """The figure behind :func:`segment_chart`: the total on top, then each segment."""
-    if not metric.segments:
-        return None
-    definition = metric.definition
-    shown = _chosen_segments(metric.segments)
-    rows: list[tuple[str, Change, bool]] = [("Total", metric.change, False)]
-    rows += [(shorten(s.segment, 24), s.change, s.regressed_while_total_improved) for s in shown]
-    # When the total moved, each segment's share of the move ("driven by") beside it.
-    shares = ([None] + [_share_of(metric, s.segment) for s in shown]
-              if drivers_text(metric) else [None] * len(rows))
-    figure = new_figure(width_px, 1.9 + 0.62 * len(rows))
-    figure.suptitle(
-        f"{shorten(definition.name, 50)} by segment\n{period.dates_text()}",
-        fontsize=TITLE_PT,
-        color=INK,
-    )
-    ax = figure.subplots()
-    height = 0.38
-    for index, ((_, change, _), share) in enumerate(zip(rows, shares, strict=True)):
-        if change.before is not None:
-            ax.barh(index - height / 2, change.before.value, height, color=BEFORE_BAR)
-        if change.after is not None:
-            ax.barh(
-                index + height / 2,
-                change.after.value,
-                height,
-                color=MOVEMENT_COLOR[change.movement],
-            )
-        label = before_after(change, definition.unit) + (
-            f"\n{percent(share)} of the move" if share is not None else "")
-        ax.annotate(
-            label,
-            (1.0, index),
-            xycoords=("axes fraction", "data"),
-            xytext=(-4, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=FONT_PT,
-            color=INK,
-        )
-    values = [p.value for _, c, _ in rows for p in (c.before, c.after) if p is not None]
-    low, high = min([0.0, *values]), max([0.0, *values])
-    # Leave the right third for the before → after labels.
-    ax.set_xlim(low - 0.02 * (high - low or 1), high + 0.7 * (high - low or 1))
-    ax.set_yticks(range(len(rows)), [name for name, _, _ in rows])
-    ax.set_xlabel(shorten(definition.unit, 24) or "value")
-    style_axes(ax)
-    for tick, (_, _, hidden) in zip(ax.get_yticklabels(), rows, strict=True):
-        if hidden:
-            tick.set_color(MOVEMENT_COLOR[Movement.REGRESSED])
-            tick.set_fontweight("bold")
-    ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.invert_yaxis()
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
-    ax.set_xticks([tick for tick in ax.get_xticks() if low <= tick <= high])
-    movements = {change.movement for _, change, _ in rows}
-    legend = [Patch(color=BEFORE_BAR, label="before")] + [
-        Patch(color=MOVEMENT_COLOR[movement], label=label)
-        for movement, label in (
-            (Movement.IMPROVED, "improved"),
-            (Movement.REGRESSED, "regressed"),
-            (Movement.FLAT, "flat"),
-        )
-        if movement in movements
-    ]
-    ax.legend(
-        handles=legend,
-        ncols=len(legend),
-        loc="lower left",
-        bbox_to_anchor=(0, 1.0),
-        frameon=False,
-        fontsize=FONT_PT,
-        handlelength=1.2,
-    )
-    notes = []
-    if metric.hidden_regressions:
-        notes.append("bold red: regressed while the total improved")
-    if len(shown) < len(metric.segments):
-        notes.append(f"{len(metric.segments) - len(shown)} more segments not shown")
-    if notes:
-        ax.set_title("; ".join(notes), loc="left", fontsize=FONT_PT, color=MUTED, pad=28)
     return figure
 
 
@@ -372,6 +276,23 @@ def _step(ax: Axes, metric: MetricReview) -> None:
                       "alpha": 0.8})
 
 
+def _shipped(ax: Axes, marks: Sequence[tuple[str, datetime]]) -> None:
+    """A solid line, labelled with its name, where a deliverable that moves this metric
+    shipped (inside the panel's dates)."""
+    low, high = ax.get_xlim()
+    for name, at in marks:
+        x = mdates.date2num(at)
+        if not low <= x <= high:
+            continue
+        ax.axvline(x, color=MOVEMENT_COLOR[Movement.IMPROVED], lw=1.2, zorder=2, alpha=0.8)
+        ax.annotate(f"shipped: {shorten(name, 28)}", (x, 0.97),
+                    xycoords=("data", "axes fraction"), xytext=(3, 0),
+                    textcoords="offset points", rotation=90, fontsize=FONT_PT * 0.8,
+                    color=INK, ha="left", va="top", zorder=6,
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
+
+
 def _limits(ax: Axes, metric: MetricReview, points: Sequence[Point], period: Period) -> None:
     definition = metric.definition
     values = [p.value for p in points]
@@ -383,11 +304,3 @@ def _limits(ax: Axes, metric: MetricReview, points: Sequence[Point], period: Per
     ax.set_xlim(mdates.date2num(min(times)), mdates.date2num(max(times)))
 
 
-def _chosen_segments(segments: Sequence[SegmentReview]) -> list[SegmentReview]:
-    """At most MAX_SEGMENT_ROWS, regressions first, shown in their original order."""
-    ranked = sorted(
-        range(len(segments)),
-        key=lambda i: (segments[i].change.movement is not Movement.REGRESSED, i),
-    )
-    keep = sorted(ranked[:MAX_SEGMENT_ROWS])
-    return [segments[i] for i in keep]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.deliverables import UNMEASURED_NOTE
 from bot.core.periods import day_text
 from bot.core.review import (
     Change,
@@ -168,6 +169,26 @@ def drivers_text(metric: MetricReview) -> str | None:
         if abs(drivers.mix) > abs(drivers.rate):
             text += " (the shift between segments moved it more than their rates)"
     return text
+
+
+def shipped_lines(initiative: InitiativeReview) -> list[str]:
+    """"'Automatic rollback' shipped Nov 12 — since then: Deployment time 31 → 24 min
+    (improved, beyond normal variation)", one per deliverable shipped in the period."""
+    lines = []
+    for shipped in initiative.shipped:
+        assert shipped.shipped_on is not None
+        head = f"'{shipped.name}' shipped {day_text(shipped.shipped_on)}"
+        since = [f"{m.definition.name} {before_after(m.change, m.definition.unit)} "
+                 f"({m.change.verdict})" for m in shipped.since]
+        lines.append(f"{head} — since then: {'; '.join(since)}" if since
+                     else f"{head} — it moves nothing measured")
+    return lines
+
+
+def unmeasured_lines(initiative: InitiativeReview) -> list[str]:
+    """One line per deliverable that moves nothing measured."""
+    return [f"'{d.name}' {d.unmeasured}: {UNMEASURED_NOTE}" for d in initiative.deliverables
+            if d.unmeasured]
 
 
 def segment_notes(metric: MetricReview) -> list[str]:

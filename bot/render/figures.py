@@ -6,12 +6,17 @@ import io
 import textwrap
 from typing import Literal
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.core.review import Movement
 from bot.render.common import shorten
+
+# Names on charts are people's text: "$5 → $3" is money, never TeX, and a name such as
+# "$\\x$" must not make drawing fail. The one rcParam set: no chart wants mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 
 FIGURE_WIDTH_IN = 6.0
 THUMBNAIL_WIDTH_PX = 360

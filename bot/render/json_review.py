@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.core.changes import Change
+from bot.core.deliverables import DeliverableReview
 from bot.core.drivers import Drivers
 from bot.core.forecast import Forecast
 from bot.core.review import InitiativeReview, MetricReview, Review
@@ -50,6 +51,20 @@ def _initiative(initiative: InitiativeReview) -> dict[str, Any]:
                    "end": _instant(period.end), "first_day": first.isoformat(),
                    "last_day": last.isoformat(), "timezone": period.timezone},
         "metrics": [_metric(m) for m in initiative.metrics],
+        "deliverables": [_deliverable(d) for d in initiative.deliverables],
+    }
+
+
+def _deliverable(deliverable: DeliverableReview) -> dict[str, Any]:
+    return {
+        "name": deliverable.name,
+        "moves": list(deliverable.moves),
+        "shipped_at": _instant(deliverable.shipped_at),
+        "shipped_on": _day(deliverable.shipped_on),
+        "in_period": deliverable.in_period,
+        "unmeasured": deliverable.unmeasured,
+        "since": [{"metric": m.definition.key, **_change(m.change)}
+                  for m in deliverable.since],
     }
 
 

@@ -31,9 +31,11 @@ from bot.render.common import (
     percent,
     segment_chart_name,
     segment_notes,
+    shipped_lines,
     status_counts,
     step_text,
     target_text,
+    unmeasured_lines,
     with_unit,
 )
 from bot.render.markdown import escape_inline
@@ -102,6 +104,8 @@ class InitiativeView:
     what_moved: str
     rows: list[MetricRow]
     segment_notes: list[tuple[str, list[str], bool]]
+    shipped: list[str] = field(default_factory=list)
+    unmeasured: list[str] = field(default_factory=list)
     chart: str | None = None
     segment_charts: list[tuple[str, str]] = field(default_factory=list)
 
@@ -210,6 +214,8 @@ def _initiative_view(initiative: InitiativeReview) -> InitiativeView:
         what_moved=initiative.what_moved,
         rows=[_row(metric) for metric in initiative.metrics],
         segment_notes=notes,
+        shipped=shipped_lines(initiative),
+        unmeasured=unmeasured_lines(initiative),
     )
 
 

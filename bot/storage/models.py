@@ -96,6 +96,9 @@ class Initiative(Base):
     signoffs: Mapped[list[Signoff]] = relationship(
         back_populates="initiative", order_by="Signoff.id", cascade="all, delete-orphan"
     )
+    deliverables: Mapped[list[Deliverable]] = relationship(
+        back_populates="initiative", order_by="Deliverable.id", cascade="all, delete-orphan"
+    )
 
 
 class Metric(Base):
@@ -194,6 +197,26 @@ class Signoff(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=system_clock)
 
     initiative: Mapped[Initiative] = relationship(back_populates="signoffs")
+
+
+class Deliverable(Base):
+    """A deliverable of an initiative (the impact map's What): the metrics it is meant to
+    move (their keys) and when it shipped (None: not yet)."""
+
+    __tablename__ = "deliverables"
+    __table_args__ = (UniqueConstraint("initiative_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    moves: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shipped_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    initiative: Mapped[Initiative] = relationship(back_populates="deliverables")
 
 
 class AuditEvent(Base):
