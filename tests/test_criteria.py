@@ -426,3 +426,159 @@ def test_the_documented_example_file_matches_the_schema():
 
     assert criteria.schema_problems(parsed) == []
     assert parsed.data["initiatives"][0]["metrics"][0]["guard_rail"] == 60
+
+
+# Appended to FILE's initiative; its first line is line 53 of the file.
+DELIVERABLES = """\
+  deliverables:
+  - name: Automatic rollback
+    moves: [deploy, errors]
+    shipped: 2026-11-20T14:30:00Z
+  - name: Regional mirrors
+    moves: []
+    shipped: '2026-11-24'
+"""
+WITH_DELIVERABLES = FILE + DELIVERABLES
+
+
+def deliverables_in_store(sessions) -> list[tuple[str, list[str], datetime | None, str]]:
+    with transaction(sessions) as session:
+        fleet = find_initiative(session, "T1", "fleet")
+        return [(d.name, list(d.moves), d.shipped_at, d.shipped_by)
+                for d in fleet.deliverables]
+
+
+def test_a_file_creates_deliverables_with_what_they_move_and_when_they_shipped(sessions):
+    text = apply(sessions, WITH_DELIVERABLES).text()
+
+    assert ("    + deliverable 'Automatic rollback': moves [deploy, errors]; "
+            "shipped 2026-11-20T14:30:00Z") in text
+    assert "    + deliverable 'Regional mirrors': moves []; shipped 2026-11-23T23:00:00Z" in text
+    # A bare date is midnight in the initiative's zone (Europe/Berlin, UTC+1 in November).
+    assert deliverables_in_store(sessions) == [
+        ("Automatic rollback", ["deploy", "errors"], datetime(2026, 11, 20, 14, 30, tzinfo=UTC),
+         "eve"),
+        ("Regional mirrors", [], datetime(2026, 11, 23, 23, tzinfo=UTC), "eve"),
+    ]
+
+
+def test_applying_deliverables_twice_changes_and_audits_nothing(sessions):
+    apply(sessions, WITH_DELIVERABLES)
+    events = audit_count(sessions)
+
+    result = apply(sessions, WITH_DELIVERABLES, actor=Actor("T1", "ci", operator=True))
+
+    assert not result.changed
+    assert audit_count(sessions) == events
+    assert [row[3] for row in deliverables_in_store(sessions)] == ["eve", "eve"]
+
+
+def test_a_dry_run_shows_new_and_changed_deliverables_and_writes_nothing(sessions):
+    apply(sessions, FILE + "  deliverables:\n  - name: automatic  ROLLBACK\n"
+                           "    moves: [deploy]\n")
+    before, events = deliverables_in_store(sessions), audit_count(sessions)
+
+    result = apply(sessions, WITH_DELIVERABLES, dry_run=True)
+
+    text = result.text()
+    assert ("    ~ deliverable 'automatic ROLLBACK': moves [deploy] → [deploy, errors]; "
+            "shipped (none) → 2026-11-20T14:30:00Z") in text
+    assert "    + deliverable 'Regional mirrors'" in text
+    assert "Dry run: 3 change(s) to 1 initiative(s)" in text
+    assert deliverables_in_store(sessions) == before
+    assert audit_count(sessions) == events
+
+
+def test_deliverables_left_out_keep_their_ship_and_are_reported(sessions):
+    apply(sessions, WITH_DELIVERABLES)
+    partial = ("initiatives:\n- key: fleet\n  name: Fleet update\n  deliverables:\n"
+               "  - name: Automatic rollback\n    moves: [deploy, errors]\n")
+
+    result = apply(sessions, partial)
+
+    assert not result.changed
+    assert ("Left as they are (not in the file): deliverable(s) 'Regional mirrors' of "
+            "fleet.") in result.text()
+    assert deliverables_in_store(sessions)[0][2] == datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+
+
+def test_a_deliverable_may_move_a_metric_only_the_store_has(sessions):
+    apply(sessions, FILE)
+
+    apply(sessions, "initiatives:\n- key: fleet\n  name: Fleet update\n  deliverables:\n"
+                    "  - name: Retry budget\n    moves: [errors]\n")
+
+    assert deliverables_in_store(sessions) == [("Retry budget", ["errors"], None, "")]
+
+
+def assert_refused_and_nothing_written(sessions, text: str) -> list[str]:
+    with pytest.raises(CriteriaInvalid) as caught:
+        apply(sessions, text)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Initiative)) == 0
+    return str(caught.value).splitlines()
+
+
+def test_a_move_of_a_metric_the_initiative_lacks_names_its_line_and_writes_nothing(sessions):
+    broken = WITH_DELIVERABLES.replace("moves: [deploy, errors]", "moves: [depoy, errors]")
+
+    assert assert_refused_and_nothing_written(sessions, broken) == [
+        "criteria.yaml:55: initiatives[0].deliverables[0].moves[0]: 'depoy' is not a metric "
+        "of this initiative; did you mean deploy?",
+        "1 problem; nothing was applied.",
+    ]
+
+
+def test_a_ship_in_the_future_names_its_line_and_writes_nothing(sessions):
+    broken = WITH_DELIVERABLES.replace("shipped: '2026-11-24'", "shipped: '2026-11-30'")
+
+    assert assert_refused_and_nothing_written(sessions, broken)[0] == (
+        "criteria.yaml:59: initiatives[0].deliverables[1].shipped: 2026-11-29T23:00:00Z is "
+        "in the future (now 2026-11-29T12:00:00Z); write `shipped:` once it has shipped")
+
+
+def test_a_deliverable_named_twice_names_both_lines_and_writes_nothing(sessions):
+    broken = WITH_DELIVERABLES.replace("- name: Regional mirrors", "- name: automatic rollback")
+
+    assert assert_refused_and_nothing_written(sessions, broken)[0] == (
+        "criteria.yaml:57: initiatives[0].deliverables[1].name: deliverable 'automatic "
+        "rollback' is already defined at line 54")
+
+
+def test_the_schema_refuses_a_ship_without_an_offset_and_unknown_fields():
+    broken = (WITH_DELIVERABLES.replace("2026-11-20T14:30:00Z", "2026-11-20T14:30")
+              .replace("    moves: []\n", "    move: []\n"))
+
+    assert problems_of(broken) == [
+        "criteria.yaml:56: initiatives[0].deliverables[0].shipped: must be a date like "
+        "2026-11-20 (midnight in the initiative's time zone) or a date-time with its offset "
+        "like 2026-11-20T14:30:00Z (got '2026-11-20T14:30')",
+        "criteria.yaml:58: initiatives[0].deliverables[1].move: unknown field; did you mean "
+        "`moves`?",
+    ]
+
+
+def test_exported_deliverables_apply_back_unchanged(sessions):
+    apply(sessions, WITH_DELIVERABLES)
+
+    with transaction(sessions) as session:
+        document = criteria.document_of(session, list_initiatives(session, "T1"))
+    assert document["initiatives"][0]["deliverables"] == [
+        {"name": "Automatic rollback", "moves": ["deploy", "errors"],
+         "shipped": "2026-11-20T14:30:00Z"},
+        {"name": "Regional mirrors", "moves": [], "shipped": "2026-11-23T23:00:00Z"},
+    ]
+    assert not apply(sessions, criteria.dump(document)).changed
+
+
+def test_the_exported_demo_applies_back_unchanged(sessions):
+    seed_demo(sessions, "T1", NOW)
+    with transaction(sessions) as session:
+        document = criteria.document_of(session, list_initiatives(session, "T1"))
+    events = audit_count(sessions)
+
+    result = apply(sessions, criteria.dump(document))
+
+    assert all(plan["deliverables"] for plan in document["initiatives"])
+    assert not result.changed, result.text()
+    assert audit_count(sessions) == events

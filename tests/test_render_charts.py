@@ -6,7 +6,7 @@ import io
 import struct
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,9 @@ from matplotlib.image import imread
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
+from bot.app.demo import seed_demo
+from bot.app.review_builder import build_review
+from bot.core.periods import THIS_SPRINT
 from bot.render.charts import (
     initiative_chart,
     initiative_figure,
@@ -23,6 +26,7 @@ from bot.render.charts import (
     segment_figure,
 )
 from bot.render.figures import THUMBNAIL_WIDTH_PX
+from bot.storage.db import session_factory
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -193,3 +197,23 @@ def test_the_chart_module_never_imports_pyplot():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_demo_chart_marks_ships_steps_and_forecasts_legibly(engine):
+    sessions = session_factory(engine)
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    seed_demo(sessions, "T1", now)
+    with sessions() as session:
+        review = build_review(session, "T1", THIS_SPRINT, now)
+    fleet = next(i for i in review.initiatives if i.key == "fleet-update")
+
+    figure = initiative_figure(fleet, width_px=1200)
+    figure.canvas.draw()
+
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    words = " | ".join(t.get_text() for t in texts)
+    assert "shipped: Regional mirrors" in words and "shipped: Automatic rollback" in words
+    assert "step Nov " in words
+    assert words.count("reached ") >= 3  # the forecast beside each target in sight
+    for text in texts:
+        assert thumbnail_px(text.get_fontsize(), figure) >= 8.5, text.get_text()

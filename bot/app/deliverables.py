@@ -37,9 +37,8 @@ class DeliverableChange:
 
 def find_deliverable(initiative: Initiative, name: str) -> Deliverable | None:
     """The deliverable named ``name`` (case and spacing aside), or None."""
-    wanted = " ".join(name.split()).casefold()
-    return next((d for d in initiative.deliverables
-                 if " ".join(d.name.split()).casefold() == wanted), None)
+    wanted = core.name_key(name)
+    return next((d for d in initiative.deliverables if core.name_key(d.name) == wanted), None)
 
 
 def _metric_keys(initiative: Initiative, moves: Sequence[str]) -> list[str]:
@@ -65,10 +64,11 @@ def set_deliverable(session: Session, actor: Actor, initiative_key: str, name: s
     initiative = find_initiative(session, actor.workspace, initiative_key)
     row = find_deliverable(initiative, name)
     wanted = None if moves is None else _metric_keys(initiative, moves)
-    relinks = wanted is not None and (row is None or list(row.moves) != wanted)
-    shipping_new = shipped_at is not None and row is None
-    require(actor, Action.DELIVERABLE if relinks and not shipping_new else Action.SHIP,
-            initiative)
+    relinks = wanted is not None and row is not None and list(row.moves) != wanted
+    # Planning (no ship) and relinking are the owners'; a ship, of a new deliverable with
+    # its metrics too, is anyone's.
+    require(actor, Action.SHIP if shipped_at is not None and not relinks
+            else Action.DELIVERABLE, initiative)
     if shipped_at is not None and shipped_at > now:
         raise UsageError(f"{shipped_at:%Y-%m-%d %H:%M} UTC is in the future: record a "
                          "deliverable when it has shipped.")
@@ -98,7 +98,7 @@ def _insert(session: Session, initiative: Initiative, name: str, moves: list[str
     """A new deliverable, and True; or, when another transaction has just added the same
     one (a task run twice at once), that one, and False. One statement that cannot fail
     on the race (a savepoint would not do: pysqlite commits an outermost one)."""
-    stored = " ".join(name.split())
+    stored = core.clean_name(name)
     added = session.execute(
         dialect_insert(session)(Deliverable)
         .values(initiative_id=initiative.id, name=stored, moves=moves, shipped_by="",

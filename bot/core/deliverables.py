@@ -23,6 +23,16 @@ from bot.core.variation import WINDOW_DAYS, DailySeries
 UNMEASURED_NOTE = "if a feature cannot be measured, it is not complete"
 
 
+def clean_name(name: str) -> str:
+    """A deliverable's name as stored: its words, single-spaced."""
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same deliverable: their words, whatever the case."""
+    return clean_name(name).casefold()
+
+
 @dataclass(frozen=True)
 class Deliverable:
     """What a review needs to know about a deliverable (decoupled from the ORM row)."""

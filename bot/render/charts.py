@@ -18,12 +18,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from bot.core.periods import Period, day_text
+from bot.core.periods import Period, day_text, days_text
 from bot.core.points import Point
 from bot.core.review import (
     InitiativeReview,
     MetricReview,
     Movement,
+    Status,
     format_number,
 )
 from bot.render.common import (
@@ -232,6 +233,8 @@ def _reference_lines(ax: Axes, metric: MetricReview, color: str) -> None:
         label = f"{name} {with_unit(value, definition.unit)}"
         if len(label) > 16:  # the y axis names the unit; keep the panel uncluttered
             label = f"{name} {format_number(value)}"
+        if name == "target":
+            _forecast_note(ax, metric, value, above, line_color)
         ax.text(
             0.99,
             value,
@@ -244,6 +247,25 @@ def _reference_lines(ax: Axes, metric: MetricReview, color: str) -> None:
             zorder=4,
             bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1},
         )
+
+
+FORECAST_STATUSES = (Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK)
+
+
+def _forecast_note(ax: Axes, metric: MetricReview, target: float, above: bool,
+                   color: str) -> None:
+    """When the recent pace reaches the target, beside the target line, inside the plot
+    (the target's own label sits on the line's other side)."""
+    ahead = metric.forecast
+    if ahead is None or metric.status not in FORECAST_STATUSES:
+        return
+    if ahead.in_sight and ahead.earliest is not None and ahead.latest is not None:
+        when = f"reached {days_text(ahead.earliest, ahead.latest)}"
+    else:
+        when = "not in sight at this pace"
+    ax.text(0.99, target, when, transform=ax.get_yaxis_transform(), ha="right",
+            va="top" if above else "bottom", fontsize=FONT_PT, color=color, zorder=4,
+            bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1})
 
 
 def _mark(ax: Axes, point: Point | None, color: str, size: float) -> None:
@@ -270,7 +292,7 @@ def _step(ax: Axes, metric: MetricReview) -> None:
     ax.axvline(x, color=MUTED, lw=1.5, ls=(0, (4, 3)), zorder=2)
     ax.annotate(f"step {day_text(step.day)}", (x, 0.5),
                 xycoords=("data", "axes fraction"), xytext=(-3, 0),
-                textcoords="offset points", rotation=90, fontsize=FONT_PT * 0.8,
+                textcoords="offset points", rotation=90, fontsize=FONT_PT,
                 color=MUTED, ha="right", va="center", zorder=6,
                 bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
                       "alpha": 0.8})
@@ -285,10 +307,10 @@ def _shipped(ax: Axes, marks: Sequence[tuple[str, datetime]]) -> None:
         if not low <= x <= high:
             continue
         ax.axvline(x, color=MOVEMENT_COLOR[Movement.IMPROVED], lw=1.2, zorder=2, alpha=0.8)
-        ax.annotate(f"shipped: {shorten(name, 28)}", (x, 0.97),
+        ax.annotate(f"shipped: {shorten(name, 28)}", (x, 0.5),
                     xycoords=("data", "axes fraction"), xytext=(3, 0),
-                    textcoords="offset points", rotation=90, fontsize=FONT_PT * 0.8,
-                    color=INK, ha="left", va="top", zorder=6,
+                    textcoords="offset points", rotation=90, fontsize=FONT_PT,
+                    color=INK, ha="left", va="center", zorder=6,
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
                           "alpha": 0.8})
 

@@ -1,4 +1,5 @@
-"""Criteria as code: a YAML file of initiatives, metrics and schedules, applied to the store.
+"""Criteria as code: a YAML file of initiatives, metrics, deliverables and schedules,
+applied to the store.
 
 ``load(text, filename)`` reads and validates a file against ``criteria.schema.json`` (which
 ships with the package) and the rules the schema cannot express; every problem names its
@@ -36,6 +37,7 @@ from bot.app.criteria.specs import (
     INITIATIVE_FILE_FIELDS,
     METRIC_FILE_FIELDS,
     CriteriaFile,
+    DeliverableSpec,
     DigestSpec,
     InitiativeSpec,
     MetricSpec,
@@ -50,6 +52,7 @@ __all__ = [
     "ApplyResult",
     "CriteriaFile",
     "CriteriaInvalid",
+    "DeliverableSpec",
     "DigestSpec",
     "FieldChange",
     "FieldPath",

@@ -6,7 +6,8 @@ it is made in Slack; a dry run makes the very same calls and rolls them back.
 
 from __future__ import annotations
 
-from datetime import datetime
+import difflib
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,22 +15,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import digest_schedules
 from bot.app.context import Actor, Defaults
-from bot.app.criteria.formats import digest_text, format_duration
+from bot.app.criteria.formats import digest_text, format_duration, utc_text
 from bot.app.criteria.plan import ApplyResult, FieldChange, InitiativePlan, ItemPlan
-from bot.app.criteria.problems import CriteriaInvalid, Problem, path_text
+from bot.app.criteria.problems import CriteriaInvalid, FieldPath, Problem, path_text
 from bot.app.criteria.schedules import digest_rows, digest_state, digest_timing
 from bot.app.criteria.specs import (
     INITIATIVE_FILE_FIELDS,
     METRIC_FILE_FIELDS,
     CriteriaFile,
+    DeliverableSpec,
     DigestSpec,
     InitiativeSpec,
     MetricSpec,
 )
+from bot.app.deliverables import find_deliverable, set_deliverable
 from bot.app.metric_changes import define_metric
 from bot.app.services import define_initiative, record_audit
 from bot.core.errors import OutcomeError
 from bot.core.kinds import InitiativeStatus
+from bot.core.periods import local_instant
 from bot.storage.models import Initiative
 
 
@@ -117,6 +121,12 @@ def _apply_initiative_unchecked(session: Session, actor: Actor, spec: Initiative
                         exc.message)
             ]) from None
     plan.left_alone = [m.key for m in initiative.metrics if m.key not in named]
+    # After the metrics, so that a deliverable may move a metric the file adds.
+    plan.deliverables = _apply_deliverables(session, actor, initiative, spec.deliverables,
+                                            criteria, now)
+    listed = [find_deliverable(initiative, item.name) for item in spec.deliverables]
+    plan.deliverables_left_alone = [d.name for d in initiative.deliverables
+                                    if d not in listed]
     if spec.digests is not None:
         plan.digests = _apply_digests(session, actor, initiative, spec.digests, now)
     if agreed_before and initiative.status == InitiativeStatus.DRAFT:
@@ -142,6 +152,80 @@ def _apply_metric(session: Session, actor: Actor, initiative: Initiative,
                   if getattr(existing, name) != value}
         define_metric(session, actor, initiative.key, spec.key, wanted, now=now)
     return ItemPlan(spec.key, changes=changes)
+
+
+def _shipped_at(spec: DeliverableSpec, initiative: Initiative, now: datetime
+                ) -> datetime | None:
+    if spec.shipped is None:
+        return None
+    return local_instant(spec.shipped, initiative.timezone, now).astimezone(UTC)
+
+
+def _deliverable_problems(initiative: Initiative, specs: tuple[DeliverableSpec, ...],
+                          criteria: CriteriaFile, now: datetime) -> list[Problem]:
+    """What the store and the clock refuse: moves of metrics the initiative does not have
+    (in the file or the store), ships in the future."""
+    known = [m.key for m in initiative.metrics]
+    problems = []
+
+    def problem(path: FieldPath, message: str) -> None:
+        problems.append(Problem(criteria.line_of(path), path_text(path), message))
+
+    for spec in specs:
+        for index, key in enumerate(spec.moves or ()):
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = (f"did you mean {close[0]}?" if close else
+                        f"its metrics: {', '.join(known)}" if known else "it has no metrics")
+                problem((*spec.path, "moves", index),
+                        f"{key!r} is not a metric of this initiative; {hint}")
+        shipped_at = _shipped_at(spec, initiative, now)
+        if shipped_at is not None and shipped_at > now:
+            problem((*spec.path, "shipped"), f"{utc_text(shipped_at)} is in the future (now "
+                    f"{utc_text(now)}); write `shipped:` once it has shipped")
+    return problems
+
+
+def _apply_deliverables(session: Session, actor: Actor, initiative: Initiative,
+                        specs: tuple[DeliverableSpec, ...], criteria: CriteriaFile,
+                        now: datetime) -> list[ItemPlan]:
+    problems = _deliverable_problems(initiative, specs, criteria, now)
+    if problems:
+        raise CriteriaInvalid(criteria.filename, problems)
+    plans = []
+    for spec in specs:
+        try:
+            plans.append(_apply_deliverable(session, actor, initiative, spec, now))
+        except OutcomeError as exc:
+            raise CriteriaInvalid(criteria.filename, [
+                Problem(criteria.line_of(spec.path), path_text(spec.path), exc.message)
+            ]) from None
+    return plans
+
+
+def _apply_deliverable(session: Session, actor: Actor, initiative: Initiative,
+                       spec: DeliverableSpec, now: datetime) -> ItemPlan:
+    row = find_deliverable(initiative, spec.name)
+    moves = None if spec.moves is None else list(spec.moves)
+    moves_before = None if row is None else list(row.moves)
+    # Without `shipped:` a deliverable keeps the shipped time it has: the file cannot
+    # un-ship one, and one planned in the file may be recorded as shipped by a pipeline.
+    shipped_at = _shipped_at(spec, initiative, now)
+    shipped_before = None if row is None else row.shipped_at
+    changes = []
+    if moves is not None and moves != moves_before:
+        changes.append(FieldChange("moves", moves_before, moves))
+    else:
+        moves = None
+    if shipped_at is not None and shipped_at != shipped_before:
+        changes.append(FieldChange("shipped", shipped_before, shipped_at))
+    else:
+        shipped_at = None
+    if row is None or changes:
+        set_deliverable(session, actor, initiative.key, spec.name, now=now, moves=moves,
+                        shipped_at=shipped_at)
+    return ItemPlan(row.name if row is not None else spec.name, created=row is None,
+                    changes=changes)
 
 
 def _apply_digests(session: Session, actor: Actor, initiative: Initiative,

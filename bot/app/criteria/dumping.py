@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.app.criteria.formats import digest_text, format_duration, instant_text
+from bot.app.criteria.formats import digest_text, format_duration, instant_text, utc_text
 from bot.app.criteria.schedules import digest_rows, digest_state
-from bot.storage.models import Initiative, Metric
+from bot.storage.models import Deliverable, Initiative, Metric
 from metrics.secrets import redact_secrets
 
 FORMAT_VERSION = 1
@@ -36,6 +36,13 @@ def _metric_document(metric: Metric) -> dict[str, Any]:
         "stale_after": format_duration(metric.stale_after_seconds),
         "source": source,
     }
+
+
+def _deliverable_document(deliverable: Deliverable) -> dict[str, Any]:
+    document: dict[str, Any] = {"name": deliverable.name, "moves": list(deliverable.moves)}
+    if deliverable.shipped_at is not None:
+        document["shipped"] = utc_text(deliverable.shipped_at)
+    return document
 
 
 def _digests_document(session: Session, initiative: Initiative) -> dict[str, Any] | None:
@@ -78,6 +85,8 @@ def initiative_document(session: Session, initiative: Initiative) -> dict[str, A
         document["owners"] = owners
     document["schedule"] = schedule
     document["metrics"] = [_metric_document(metric) for metric in initiative.metrics]
+    if initiative.deliverables:
+        document["deliverables"] = [_deliverable_document(d) for d in initiative.deliverables]
     return document
 
 

@@ -30,6 +30,12 @@ def instant_text(moment: datetime | None) -> str | None:
     return moment.isoformat()
 
 
+def utc_text(moment: datetime) -> str:
+    """A moment as a UTC instant, 2026-11-20T14:30:00Z: never a bare date, which a
+    deliverable's ``shipped`` reads in the initiative's time zone."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def digest_text(kind: str, state: DigestState) -> str | None:
     """``thu@15:00`` for a sprint digest, ``3d@09:00`` for a quarterly one, or ``off``."""
     if state is None or isinstance(state, str):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.app.criteria.formats import format_duration, instant_text
+from bot.app.criteria.formats import format_duration, instant_text, utc_text
 from metrics.secrets import redact_secrets
 
 
@@ -20,7 +20,8 @@ class FieldChange:
 
 @dataclass
 class ItemPlan:
-    """What applying does to one metric or to an initiative's digests."""
+    """What applying does to one metric, deliverable (``key`` is its name) or to an
+    initiative's digests."""
 
     key: str
     created: bool = False
@@ -30,6 +31,10 @@ class ItemPlan:
     def changed(self) -> bool:
         return self.created or bool(self.changes)
 
+    @property
+    def change_count(self) -> int:
+        return 1 if self.created else len(self.changes)
+
 
 @dataclass
 class InitiativePlan:
@@ -38,19 +43,22 @@ class InitiativePlan:
     created: bool = False
     changes: list[FieldChange] = field(default_factory=list)
     metrics: list[ItemPlan] = field(default_factory=list)
+    deliverables: list[ItemPlan] = field(default_factory=list)
     digests: ItemPlan | None = None
     reopened_revision: int | None = None  # the new draft revision when agreement reopened
     left_alone: list[str] = field(default_factory=list)  # metrics not in the file
+    deliverables_left_alone: list[str] = field(default_factory=list)  # their names
 
     @property
     def changed(self) -> bool:
-        return (self.created or bool(self.changes) or any(m.changed for m in self.metrics)
+        return (self.created or bool(self.changes)
+                or any(item.changed for item in (*self.metrics, *self.deliverables))
                 or bool(self.digests and self.digests.changed))
 
     @property
     def change_count(self) -> int:
         count = 1 if self.created else len(self.changes)
-        count += sum(1 if m.created else len(m.changes) for m in self.metrics)
+        count += sum(item.change_count for item in (*self.metrics, *self.deliverables))
         if self.digests:
             count += len(self.digests.changes)
         return count
@@ -80,6 +88,10 @@ def _shown(name: str, value: Any) -> str:
         return format_duration(value)
     if name == "source" and isinstance(value, dict):
         return json.dumps(redact_secrets(value), sort_keys=True, default=str)
+    if name == "moves" and isinstance(value, list):
+        return f"[{', '.join(value)}]"
+    if name == "shipped" and isinstance(value, datetime):
+        return utc_text(value)
     if isinstance(value, datetime):
         return instant_text(value) or ""
     if isinstance(value, date):
@@ -97,6 +109,16 @@ def _change_line(change: FieldChange, indent: str) -> str:
         return f"{indent}+ {change.name}: {_shown(change.name, change.after)}"
     return (f"{indent}~ {change.name}: {_shown(change.name, change.before)} → "
             f"{_shown(change.name, change.after)}")
+
+
+def _deliverable_line(item: ItemPlan) -> str:
+    """``+ deliverable 'X': moves [a, b]`` or ``~ deliverable 'X': moves [a] → [a, b]``."""
+    if item.created:
+        fields = [f"{c.name} {_shown(c.name, c.after)}" for c in item.changes]
+        return f"    + deliverable {item.key!r}" + (": " + "; ".join(fields) if fields else "")
+    fields = [f"{c.name} {_shown(c.name, c.before)} → {_shown(c.name, c.after)}"
+              for c in item.changes]
+    return f"    ~ deliverable {item.key!r}: " + "; ".join(fields)
 
 
 def plan_text(result: ApplyResult) -> str:
@@ -118,6 +140,7 @@ def plan_text(result: ApplyResult) -> str:
             elif metric.changes:
                 lines.append(f"    ~ metric {metric.key}")
                 lines += [_change_line(c, "        ") for c in metric.changes]
+        lines += [_deliverable_line(item) for item in plan.deliverables if item.changed]
         if plan.digests and plan.digests.changes:
             lines += [_change_line(c, "    ") for c in plan.digests.changes]
         if plan.reopened_revision is not None:
@@ -128,6 +151,10 @@ def plan_text(result: ApplyResult) -> str:
         if plan.left_alone:
             lines.append(f"Left as they are (not in the file): metric(s) "
                          f"{', '.join(plan.left_alone)} of {plan.key}.")
+        if plan.deliverables_left_alone:
+            names = ", ".join(repr(name) for name in plan.deliverables_left_alone)
+            lines.append(f"Left as they are (not in the file): deliverable(s) {names} of "
+                         f"{plan.key}.")
     if result.not_in_file:
         lines.append(f"Left as they are (not in the file): initiative(s) "
                      f"{', '.join(result.not_in_file)}.")

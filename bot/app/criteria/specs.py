@@ -1,8 +1,11 @@
-"""A validated criteria file, typed: what each initiative, metric and digest should be.
+"""A validated criteria file, typed: what each initiative, metric, deliverable and digest
+should be.
 
 :func:`load` parses, checks against the schema, and then checks what the schema cannot
-express (keys, owners, time zones, guard rails, literal credentials) while turning the data
-into specs whose fields are named as the domain services name them.
+express (keys, owners, time zones, guard rails, literal credentials, duplicate names) while
+turning the data into specs whose fields are named as the domain services name them. What
+needs the store or the clock (which metrics a deliverable may move, whether it shipped in
+the future) is checked when applying.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bot.app.criteria.document import ParsedYaml, parse_yaml
 from bot.app.criteria.problems import CriteriaInvalid, FieldPath, Problem, path_text
 from bot.app.criteria.validation import schema_problems
 from bot.app.services import validate_key
+from bot.core.deliverables import clean_name, name_key
 from bot.core.errors import UsageError
 from bot.core.values import parse_date, parse_timezone
 from bot.grammar import commands as g
@@ -43,12 +47,25 @@ class DigestSpec:
 
 
 @dataclass(frozen=True)
+class DeliverableSpec:
+    """A deliverable as the file wants it. ``moves`` None (left out) leaves what it moves
+    as it is; ``shipped`` None leaves when it shipped, and a date is midnight in the
+    initiative's time zone, known only when applying."""
+
+    name: str
+    moves: tuple[str, ...] | None
+    shipped: datetime | date | None
+    path: FieldPath
+
+
+@dataclass(frozen=True)
 class InitiativeSpec:
     key: str
     path: FieldPath
     fields: dict[str, Any]
     metrics: tuple[MetricSpec, ...]
     digests: DigestSpec | None
+    deliverables: tuple[DeliverableSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,15 @@ def _parse_instant(text: str) -> datetime:
     if len(text) <= 10:
         return datetime.combine(moment.date(), time(0), tzinfo=UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _shipped(text: str) -> datetime | date:
+    if len(text) <= 10:
+        return _date(text)
+    try:  # the schema's pattern requires the offset
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a calendar date and time") from None
 
 
 def _owner(role: str) -> Callable[[str], str]:
@@ -186,7 +212,29 @@ class _Builder:
             seen[key] = self.parsed.line_of((*metric_path, "key"))
             self.convert((*metric_path, "key"), lambda k: validate_key(k, "a metric"))
             metrics.append(self.metric(metric, metric_path))
-        return InitiativeSpec(item["key"], path, fields, tuple(metrics), digests)
+        return InitiativeSpec(item["key"], path, fields, tuple(metrics), digests,
+                              self.deliverables(item.get("deliverables", []),
+                                                (*path, "deliverables")))
+
+    def deliverables(self, items: list[dict[str, Any]], path: FieldPath
+                     ) -> tuple[DeliverableSpec, ...]:
+        specs: list[DeliverableSpec] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            here: FieldPath = (*path, index)
+            name = clean_name(item["name"])
+            if not name:
+                self.problem((*here, "name"), "must not be empty")
+            folded = name_key(name)
+            if folded in seen:
+                self.problem((*here, "name"), f"deliverable {name!r} is already defined at "
+                                              f"line {seen[folded]}")
+            seen[folded] = self.parsed.line_of((*here, "name"))
+            moves = tuple(dict.fromkeys(item["moves"])) if "moves" in item else None
+            shipped = (self.convert((*here, "shipped"), _shipped) if "shipped" in item
+                       else None)
+            specs.append(DeliverableSpec(name, moves, shipped, here))
+        return tuple(specs)
 
     def digests(self, item: dict[str, Any], path: FieldPath, *, has_channel: bool) -> DigestSpec:
         def timing(name: str, parse: Callable[[str, str], Any]) -> Any:
