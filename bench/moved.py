@@ -32,6 +32,7 @@ from bot.app.services import define_initiative, get_initiative
 from bot.core.periods import PeriodSpec
 from bot.core.points import Reading
 from bot.grammar import commands as g
+from bot.processes import settle_startup_objects
 from bot.storage.db import make_engine, session_factory, transaction, upgrade
 from bot.storage.samples import store_readings
 
@@ -130,6 +131,10 @@ def main() -> None:
                   f"{time.perf_counter() - started:.1f} s")
         floor = plain_before_after_ms(engine, options.runs)
         ctx = Context(actor, sessions, now=lambda: NOW)
+        # Warm up, then settle the objects built so far, as a server process does once it
+        # has started (bot/processes.py).
+        execute(g.Moved(PeriodSpec("this_sprint")), ctx)
+        settle_startup_objects()
         command = g.Moved(PeriodSpec("this_sprint"))
         timings = []
         for _ in range(options.runs):

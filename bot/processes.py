@@ -9,6 +9,7 @@ defers them runs them on its own threads.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -108,6 +109,14 @@ def push_handler(settings: Settings, sessions: sessionmaker[Session]) -> server.
     return handle
 
 
+def settle_startup_objects() -> None:
+    """Take what the process built at start (modules, metadata, the app) out of the
+    garbage collector's sight, so a full collection walks only what requests create
+    ("what moved" over 1,000 metrics: about a tenth faster, bench/moved.py)."""
+    gc.collect()
+    gc.freeze()
+
+
 def process_runtime(settings: Settings, *, with_schedule: bool) -> tuple[Engine, Runtime]:
     """The engine and a runtime whose registry holds every task this process may run."""
     configure_process(settings)
@@ -150,6 +159,7 @@ def serve(settings: Settings, *, with_schedule: bool = False) -> int:
                               guard=RequestGuard(settings.slack_signing_secret,
                                                  runtime.sessions, system_clock,
                                                  runtime.priority))
+    settle_startup_objects()
     try:
         server.serve_until_stopped(http)
     finally:
@@ -169,6 +179,7 @@ def run(settings: Settings) -> int:
     engine, runtime = process_runtime(settings, with_schedule=True)
     app = build_app(SlackConfig.from_settings(settings), runtime, engine)
     _in_process_worker(settings, runtime)
+    settle_startup_objects()
     server.run_socket_mode(app, settings.slack_app_token)
     return 0
 
@@ -183,6 +194,7 @@ def run_worker(settings: Settings) -> int:
         serve_work(config, runtime, engine)  # on SQLite this starts the workers
     else:
         runtime.start_worker()  # the scheduled pulls only
+    settle_startup_objects()
     log.info("worker started: %s", ", ".join(
         f"{queue} ×{count}" for queue, count in settings.outcome_worker_threads.items()))
     try:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.app.context import Actor
+from bot.app.deliverables import set_deliverable
 from bot.app.metric_changes import define_metric
 from bot.app.services import agree, define_initiative
 from bot.cli import main as cli
@@ -83,6 +84,14 @@ def test_moved_json_is_the_same_schema_and_other_verbs_refuse_it(stepped, capsys
     assert "--json prints a review or the initiatives" in capsys.readouterr().err
 
 
+def test_json_with_a_verb_that_changes_data_is_refused_before_it_runs(stepped, capsys):
+    assert cli.main(["record", "fleet.deploy", "777.25", "--json"]) == 2
+    assert "--json prints a review or the initiatives" in capsys.readouterr().err
+
+    assert cli.main(["history", "fleet.deploy"]) == 0
+    assert "777" not in capsys.readouterr().out
+
+
 SECRET = "Bearer sk-live-7f3a9c0e1d2b"
 
 
@@ -127,6 +136,8 @@ def criteria(monkeypatch, sqlite_url):
                 now=now)
             define_metric(session, actor, "onboard", "signups", {
                 "name": "Sign-ups", "baseline_value": 10.0, "target_value": 30.0}, now=now)
+            set_deliverable(session, actor, "fleet", "Automatic rollback", now=now,
+                            moves=["deploy"], shipped_at=datetime(2026, 2, 20, 14, tzinfo=UTC))
         assert cli.main(["schedule", "fleet", "retro=thu@15:00", "lead=24h"]) == 0
         yield
     finally:
@@ -188,6 +199,9 @@ def test_show_json_is_the_same_schema_with_one_initiative(criteria, capsys):
 
     assert document["schema"] == "outcomes.initiatives/1"
     assert document["initiatives"] == [listed] and document["digests"] is None
+    assert listed["deliverables"] == [{"name": "Automatic rollback", "moves": ["deploy"],
+                                       "shipped_at": "2026-02-20T14:00:00+00:00",
+                                       "shipped_by": "ci"}]
 
 
 def test_show_json_of_an_unknown_initiative_fails_with_the_usual_message(criteria, capsys):

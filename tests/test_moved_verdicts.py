@@ -83,3 +83,19 @@ def test_what_moved_tells_a_move_from_noise_a_spike_and_too_little_data(
     assert not run("metric set fleet nps noise=5", ctx).error
     moved = run("moved", ctx).text
     assert "Operator NPS: 22 → 31 (+41%), improved by your noise threshold" in moved
+
+
+def test_a_last_day_spike_past_the_target_is_not_achieved(engine: Engine) -> None:
+    ctx = Context(Actor("T1", "eve", admin=True), session_factory(engine), now=lambda: NOW)
+    for text in ('define fleet "Fleet update" tz=UTC anchor=2026-11-16',
+                 'metric add fleet uptake "Uptake" direction=up baseline=5 target=20 '
+                 "by=2027-03-31"):
+        assert not run(text, ctx).error
+    daily(engine, "uptake", lambda day, rng: 8 + (20 if day == 13 else 0))
+
+    metric = run("review fleet", ctx).review.initiatives[0].metrics[0]  # type: ignore[union-attr]
+
+    assert metric.change.assessment is not None
+    assert metric.change.assessment.verdict is Verdict.SPIKE
+    assert metric.status.value != "achieved"
+    assert metric.progress is not None and metric.progress < 0.25

@@ -29,12 +29,13 @@ SCHEMA = "outcomes.initiatives/1"
 
 
 def load_signoffs(session: Session, initiatives: list[Initiative]) -> None:
-    """Read the sign-offs of every initiative in one query, not one query each."""
-    # The initiatives are already in the session: this fills only their unloaded signoffs.
+    """Read the sign-offs and deliverables of every initiative in one query each, not one
+    query per initiative."""
+    # The initiatives are already in the session: this fills only what is unloaded.
     if initiatives:
         session.scalars(select(Initiative).where(
             Initiative.id.in_([i.id for i in initiatives])).options(
-            selectinload(Initiative.signoffs))).all()
+            selectinload(Initiative.signoffs), selectinload(Initiative.deliverables))).all()
 
 
 def list_document(initiatives: list[Initiative],
@@ -69,6 +70,9 @@ def _initiative(i: Initiative) -> dict[str, Any]:
         "agreed_at": _instant(i.agreed_at),
         "cadence": _cadence(i),
         "metrics": [_metric(m) for m in i.metrics],
+        "deliverables": [{"name": d.name, "moves": list(d.moves),
+                          "shipped_at": _instant(d.shipped_at),
+                          "shipped_by": _text(d.shipped_by)} for d in i.deliverables],
     }
 
 

@@ -61,11 +61,15 @@ def _print_json(reply: Reply) -> int:
     elif reply.document is not None:
         print(json.dumps(reply.document, indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        raise UsageError("--json prints a review or the initiatives: it goes with `review`, "
-                         "`moved`, `list` and `show`.",
-                         "outcome review fleet --json | outcome moved last sprint --json | "
-                         "outcome list --json | outcome show fleet --json")
+        raise UsageError(*JSON_USAGE)
     return 0
+
+
+JSON_VERBS = ("review", "moved", "list", "show", "ask")
+JSON_USAGE = ("--json prints a review or the initiatives: it goes with `review`, `moved`, "
+              "`list` and `show`.",
+              "outcome review fleet --json | outcome moved last sprint --json | "
+              "outcome list --json | outcome show fleet --json")
 
 
 def _context(settings: Settings) -> Context:
@@ -262,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         if verb in ("push", "backfill"):
             return sources.VERBS[verb](argv[1:], settings)
         as_json = "--json" in argv
+        if as_json and verb not in JSON_VERBS:  # refused before anything is changed
+            raise UsageError(JSON_USAGE[0], JSON_USAGE[1])
         words = [arg for arg in argv if arg != "--json"]
         reply = run(_join(words), _context(settings))
         if as_json:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from itertools import accumulate
 from operator import mul
 from statistics import median
@@ -65,12 +66,12 @@ def _best_split(values: Sequence[float], start: int, end: int, noise: float
     running = [0.0, *accumulate(stretch)]
     total = running[count]
     best, best_strength = None, 0.0
-    for left in range(MIN_SIDE, count - MIN_SIDE + 1):
-        right = count - left
-        difference = (total - running[left]) / right - running[left] / left
-        strength = abs(difference) / (noise * math.sqrt(1 / left + 1 / right))
+    for left, weight in _split_weights(count):
+        # The difference of the two means, in standard errors (times the noise).
+        strength = abs((total - running[left]) / (count - left) - running[left] / left) * weight
         if strength > best_strength:
             best, best_strength = left, strength
+    best_strength /= noise
     if best is None or best_strength < STEP_AT:
         return None
     # Kept when the medians agree (a spike at an end moves a mean, not a median) and a
@@ -81,6 +82,14 @@ def _best_split(values: Sequence[float], start: int, end: int, noise: float
     if robust < STEP_AT or _line_error(stretch, total) <= _step_error(stretch, running, best):
         return None
     return start + best, robust
+
+
+@cache
+def _split_weights(count: int) -> tuple[tuple[int, float], ...]:
+    """Each split of ``count`` values with one over the standard error of its means'
+    difference, in noise units: the same for every series of that length."""
+    return tuple((left, 1 / math.sqrt(1 / left + 1 / (count - left)))
+                 for left in range(MIN_SIDE, count - MIN_SIDE + 1))
 
 
 def _squares(values: Sequence[float]) -> float:

@@ -169,7 +169,8 @@ def assess_status(
     evaluated_at: datetime,
     ahead: Forecast | None = None,
 ) -> tuple[Status, str, float | None, float | None]:
-    """Status, its reason, progress toward target and the projected value at target date;
+    """Status, its reason, progress toward target and the projected value at target date,
+    from the ``latest`` point (its value the current level, where daily values give one);
     with a forecast from daily values (``ahead``), on track means reached by the target
     date even at the slow end of its range."""
     if latest is None:
@@ -329,8 +330,12 @@ def evaluate_metric(
     if total is not None and definition.target is not None:
         ahead = forecast(total.days, total.values, definition.target, definition.target_date,
                          (evaluated_at - timedelta(microseconds=1)).date())
+    latest = after.get("")
+    level = total_change.assessment.after if total_change.assessment else None
+    if latest is not None and level is not None:  # a last-day spike reaches no target
+        latest = Point(latest.at, level.value)
     status, reason, progress, projected = assess_status(
-        definition, after.get(""), baseline_point, evaluated_at, ahead
+        definition, latest, baseline_point, evaluated_at, ahead
     )
     segments = []
     for segment in sorted(set(before) | set(after)):

@@ -11,55 +11,71 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, type_coerce
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from bot.core.variation import DailySeries
 from bot.storage.models import SampleDay
-from bot.storage.samples import MAX_IDS_PER_QUERY
+from bot.storage.samples import id_chunks, ids_in
 
 EPOCH = date(1970, 1, 1).toordinal()  # sample_days counts days from here
 _DAYS = SampleDay.__table__.c
 
 
 def _statement(dialect: str) -> Any:
-    mean = _DAYS.total / _DAYS.samples
+    # Both aggregates follow the primary key's order, which the scan reads in (an ORDER
+    # BY inside array_agg would sort each group again); the order is checked below.
+    mean = _DAYS.total.op("/")(_DAYS.samples)  # a float (SQLAlchemy's / casts to NUMERIC)
     if dialect == "postgresql":
-        days: Any = func.array_agg(aggregate_order_by(_DAYS.epoch_day, _DAYS.epoch_day))
-        means: Any = func.array_agg(aggregate_order_by(mean, _DAYS.epoch_day))
-    else:  # group_concat follows the primary key's order, which the scan reads in
+        days: Any = func.array_agg(_DAYS.epoch_day)
+        means: Any = func.array_agg(mean)
+    else:
         days, means = func.group_concat(_DAYS.epoch_day), func.group_concat(mean)
     # The driver's lists and strings as they come: no per-element result processing.
     return (select(_DAYS.metric_id, _DAYS.segment, type_coerce(days, NullType()),
                    type_coerce(means, NullType()))
-            .where(_DAYS.metric_id.in_(bindparam("ids", expanding=True)),
+            .where(ids_in(_DAYS.metric_id, dialect),
                    _DAYS.epoch_day >= bindparam("first"),
                    _DAYS.epoch_day <= bindparam("last"))
             .group_by(_DAYS.metric_id, _DAYS.segment))
+
+
+_SQLITE = _statement("sqlite")
+# PostgreSQL's rows come through a binary cursor: floats and ints cross as bytes, not
+# text the server formats and the driver parses (half the cost of reading them).
+_POSTGRESQL = str(_statement("postgresql").compile(dialect=postgresql.dialect()))
+
+
+def _rows(session: Session, dialect: str, params: dict[str, Any]) -> list[Any]:
+    if dialect != "postgresql":
+        return list(session.connection().execute(_SQLITE, params).all())
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor(binary=True) as cursor:
+        cursor.execute(_POSTGRESQL, params)
+        return cursor.fetchall()
 
 
 def daily_values(session: Session, metric_ids: Sequence[int], first: int, last: int
                  ) -> dict[int, dict[str, DailySeries]]:
     """Every series of ``metric_ids`` as daily values from day ``first`` to ``last``
     (ordinals of UTC days, inclusive), oldest first, by metric and segment."""
-    statement = _statement(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
     found: dict[int, dict[str, DailySeries]] = {}
-    ids = list(metric_ids)
-    for start in range(0, len(ids), MAX_IDS_PER_QUERY):
-        rows = session.connection().execute(statement, {
-            "ids": ids[start:start + MAX_IDS_PER_QUERY], "first": first - EPOCH,
-            "last": last - EPOCH}).all()
+    for chunk in id_chunks(metric_ids, dialect):
+        rows = _rows(session, dialect, {"ids": chunk, "first": first - EPOCH,
+                                        "last": last - EPOCH})
         for metric_id, segment, days, means in rows:
             if isinstance(days, str):  # SQLite's group_concat
-                days, means = days.split(","), list(map(float, means.split(",")))
-            numbers = [int(day) + EPOCH for day in days]
-            values = [float(mean) for mean in means]
-            if any(b < a for a, b in pairwise(numbers)):  # should the order not hold
+                numbers = [int(day) + EPOCH for day in days.split(",")]
+                values = list(map(float, means.split(",")))
+            else:  # PostgreSQL's arrays: ints and floats already
+                numbers, values = [day + EPOCH for day in days], means
+            if sorted(numbers) != numbers:  # should the order not hold
                 ordered = sorted(zip(numbers, values, strict=True))
                 numbers, values = [d for d, _ in ordered], [v for _, v in ordered]
             found.setdefault(metric_id, {})[segment] = DailySeries(numbers, values)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.clock import system_clock
@@ -93,7 +93,26 @@ def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> A
     )
 
 
-def _boundaries_statement() -> Any:
+MAX_IDS_PER_QUERY = 900  # below SQLite's oldest bound-parameter limit (999)
+
+
+def ids_in(column: Any, dialect: str) -> Any:
+    """``column`` among the bound ``ids``: one array parameter on PostgreSQL (a statement
+    the same whatever their number, sent as one value), an expanding IN elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+def id_chunks(ids: Sequence[int], dialect: str) -> list[list[int]]:
+    """``ids`` in as few statements as the database's parameter limit allows."""
+    if dialect == "postgresql":
+        return [list(ids)]
+    return [list(ids[start:start + MAX_IDS_PER_QUERY])
+            for start in range(0, len(ids), MAX_IDS_PER_QUERY)]
+
+
+def _boundaries_statement(dialect: str) -> Any:
     start, end = bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
     before, after, earliest = (aliased(Sample) for _ in range(3))
     return (
@@ -104,12 +123,11 @@ def _boundaries_statement() -> Any:
         .outerjoin(before, before.id == _probe(lambda s: [s.observed_at <= start], False))
         .outerjoin(after, after.id == _probe(lambda s: [s.observed_at <= end], False))
         .outerjoin(earliest, earliest.id == _probe(lambda s: [], True))
-        .where(MetricSegment.metric_id.in_(bindparam("ids", expanding=True)))
+        .where(ids_in(MetricSegment.metric_id, dialect))
     )
 
 
-_BOUNDARIES = _boundaries_statement()
-MAX_IDS_PER_QUERY = 900  # below SQLite's oldest bound-parameter limit (999)
+_BOUNDARIES = {dialect: _boundaries_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
@@ -120,10 +138,10 @@ def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
     the cost grows with the number of series, not the number of samples.
     """
     found: dict[int, dict[str, Boundaries]] = {}
-    ids = list(metric_ids)
-    for offset in range(0, len(ids), MAX_IDS_PER_QUERY):
-        chunk = ids[offset : offset + MAX_IDS_PER_QUERY]
-        rows = session.execute(_BOUNDARIES, {"start": start, "end": end, "ids": chunk})
+    dialect = session.get_bind().dialect.name
+    for chunk in id_chunks(metric_ids, dialect):
+        rows = session.execute(_BOUNDARIES[dialect],
+                               {"start": start, "end": end, "ids": chunk})
         for row in rows:
             points = [Point(row[i], row[i + 1]) if row[i] is not None else None
                       for i in range(2, 8, 2)]
