@@ -101,3 +101,30 @@ def test_weights_are_named_apart_from_segments() -> None:
     assert weight_segment("region=eu") == "weight:region=eu"
     assert is_weight(weight_segment("region=eu"))
     assert not is_weight("region=eu")
+
+
+def test_each_contribution_carries_its_levels_and_its_own_rate_and_mix() -> None:
+    rates = {"a": (2.0, 3.0), "b": (6.0, 6.0)}
+    shares = {"a": (0.5, 0.25), "b": (0.5, 0.75)}  # weights may be fractions of one
+
+    found = segment_drivers("weighted", rates, shares)
+
+    assert found is not None
+    by_name = {c.segment: c for c in found.contributions}
+    a, b = by_name["a"], by_name["b"]
+    assert (a.before, a.after, b.before, b.after) == (2.0, 3.0, 6.0, 6.0)
+    assert a.rate == pytest.approx(0.375 * 1.0) and b.rate == pytest.approx(0.0)
+    average = (4.0 + 5.25) / 2
+    assert a.mix == pytest.approx((2.5 - average) * -0.25)
+    assert b.mix == pytest.approx((6.0 - average) * 0.25)
+
+
+def test_a_mean_totals_contributions_are_all_rate_and_a_sums_carry_levels() -> None:
+    mean = segment_drivers("mean", {"a": (1.0, 3.0), "b": (5.0, 4.0)})
+    summed = segment_drivers("sum", {"a": (1.0, 3.0)})
+
+    assert mean is not None and summed is not None
+    assert mean.relation == "mean" and summed.relation == "sum"
+    assert [(c.rate, c.mix) for c in mean.contributions] == [(1.0, 0.0), (-0.5, 0.0)]
+    assert [(c.before, c.after, c.rate, c.mix) for c in summed.contributions] == [
+        (1.0, 3.0, None, None)]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from bot.core.variation import DailySeries
+from bot.storage.db import binary_rows
 from bot.storage.models import SampleDay
 from bot.storage.samples import id_chunks, ids_in
 
@@ -45,19 +46,13 @@ def _statement(dialect: str) -> Any:
 
 
 _SQLITE = _statement("sqlite")
-# PostgreSQL's rows come through a binary cursor: floats and ints cross as bytes, not
-# text the server formats and the driver parses (half the cost of reading them).
 _POSTGRESQL = str(_statement("postgresql").compile(dialect=postgresql.dialect()))
 
 
 def _rows(session: Session, dialect: str, params: dict[str, Any]) -> list[Any]:
-    if dialect != "postgresql":
-        return list(session.connection().execute(_SQLITE, params).all())
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor(binary=True) as cursor:
-        cursor.execute(_POSTGRESQL, params)
-        return cursor.fetchall()
+    if dialect == "postgresql":
+        return binary_rows(session, _POSTGRESQL, params)
+    return list(session.connection().execute(_SQLITE, params).all())
 
 
 def daily_values(session: Session, metric_ids: Sequence[int], first: int, last: int

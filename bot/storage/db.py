@@ -53,6 +53,17 @@ def dialect_insert(session: Session) -> Callable[..., Any]:
     return insert
 
 
+def binary_rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Rows of ``sql`` (psycopg's ``%(name)s`` placeholders) in the session's PostgreSQL
+    transaction, through a binary cursor: numbers and times cross as bytes, not text the
+    server formats and the driver parses (about half the cost of reading many)."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor(binary=True) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
