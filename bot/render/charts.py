@@ -290,12 +290,7 @@ def _step(ax: Axes, metric: MetricReview) -> None:
         return
     x = mdates.date2num(datetime.combine(step.day, time(0), UTC))
     ax.axvline(x, color=MUTED, lw=1.5, ls=(0, (4, 3)), zorder=2)
-    ax.annotate(f"step {day_text(step.day)}", (x, 0.5),
-                xycoords=("data", "axes fraction"), xytext=(-3, 0),
-                textcoords="offset points", rotation=90, fontsize=FONT_PT,
-                color=MUTED, ha="right", va="center", zorder=6,
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                      "alpha": 0.8})
+    _line_label(ax, x, f"step {day_text(step.day)}", MUTED, left=True)
 
 
 def _shipped(ax: Axes, marks: Sequence[tuple[str, datetime]]) -> None:
@@ -307,12 +302,18 @@ def _shipped(ax: Axes, marks: Sequence[tuple[str, datetime]]) -> None:
         if not low <= x <= high:
             continue
         ax.axvline(x, color=MOVEMENT_COLOR[Movement.IMPROVED], lw=1.2, zorder=2, alpha=0.8)
-        ax.annotate(f"shipped: {shorten(name, 28)}", (x, 0.5),
-                    xycoords=("data", "axes fraction"), xytext=(3, 0),
-                    textcoords="offset points", rotation=90, fontsize=FONT_PT,
-                    color=INK, ha="left", va="center", zorder=6,
-                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                          "alpha": 0.8})
+        _line_label(ax, x, f"shipped: {shorten(name, 28)}", INK, left=False)
+
+
+def _line_label(ax: Axes, x: float, text: str, color: str, *, left: bool) -> None:
+    """``text`` along a vertical line at ``x``, on its left or right, mid-height: a step's
+    label on the left, a ship's on the right, so the two never cover each other."""
+    ax.annotate(text, (x, 0.5), xycoords=("data", "axes fraction"),
+                xytext=(-3 if left else 3, 0), textcoords="offset points", rotation=90,
+                fontsize=FONT_PT, color=color, ha="right" if left else "left",
+                va="center", zorder=6,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                      "alpha": 0.8})
 
 
 def _limits(ax: Axes, metric: MetricReview, points: Sequence[Point], period: Period) -> None:
