@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from bot.app.context import Context, Reply
 from bot.app.deliverables import remove_deliverable, set_deliverable
 from bot.app.services import find_initiative
+from bot.core.deliverables import UNMEASURED_NOTE
 from bot.core.periods import local_instant
 from bot.grammar.deliverables import DeliverableCommand, Shipped
 from bot.storage.models import Deliverable, Initiative
 
 UNMEASURED = ("It names no metric it is meant to move; say which with {prefix} deliverable "
-              '{key} "{name}" moves=<metric>,... (if a feature cannot be measured, it is '
-              "not complete).")
+              '{key} "{name}" moves=<metric>,... (' + UNMEASURED_NOTE + ").")
 
 
 def _moves_text(row: Deliverable, initiative: Initiative, prefix: str) -> str:
