@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.app.deliverables import deliverables_of
 from bot.app.services import list_initiatives
+from bot.core.criteria_rules import total_of
 from bot.core.deliverables import Deliverable, DeliverableReview, review_deliverables
 from bot.core.periods import Cadence, Period, PeriodSpec, resolve
 from bot.core.points import Point
@@ -54,15 +54,8 @@ def definition_of(metric: Metric) -> MetricDefinition:
         target_date=metric.target_date,
         noise=metric.noise,
         stale_after=timedelta(seconds=metric.stale_after_seconds),
-        total=_declared_total(metric.source_config or {}),
+        total=total_of(metric.unit, metric.source_config or {}),
     )
-
-
-def _declared_total(config: dict[str, Any]) -> str | None:
-    """The source's ``total`` when it names how the total is made (the demo source's
-    ``total`` may be a curve)."""
-    total = config.get("total")
-    return total.lower() if isinstance(total, str) else None
 
 
 @dataclass(frozen=True)
