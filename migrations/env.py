@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.slack.tables  # noqa: F401  (adds slack_sdk's tables to Base.metadata)
+# Imported for their tables: each adds its own to Base.metadata.
+import bot.slack.tables
+import bot.storage.ask_threads  # noqa: F401
 from bot.core.settings import load_settings
 from bot.storage.db import is_ours, make_engine
 from bot.storage.models import Base

@@ -53,7 +53,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "conversations.replies": ("channel", "ts"),
     "users.info": ("user",),
     "oauth.v2.access": ("code",),
+    "assistant.threads.setStatus": ("channel_id", "thread_ts", "status"),
+    "assistant.threads.setTitle": ("channel_id", "thread_ts", "title"),
+    "assistant.threads.setSuggestedPrompts": ("channel_id", "thread_ts", "prompts"),
 }
+MAX_SUGGESTED_PROMPTS = 4
 NO_TOKEN_METHODS = {"oauth.v2.access"}
 
 
@@ -114,6 +118,8 @@ class FakeSlack:
         self.workspaces: dict[str, Workspace] = {}
         self.install_codes: dict[str, Workspace] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        # Per assistant thread (channel, thread_ts): its statuses, title and prompts.
+        self.assistant_threads: dict[tuple[str, str], dict[str, Any]] = {}
         self._failures: list[tuple[int, dict[str, str], str | None]] = []
         # Random faults (chaos mode) and chat.postMessage pacing, both off by default.
         self.fault_rates: dict[str, float] = {}
@@ -575,6 +581,32 @@ class FakeSlack:
             raise SlackError("invalid_arguments" if not users else "not_supported")
         return {"channel": {"id": f"D{users}"}}
 
+    def _assistant_thread(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args["channel_id"]), str(args["thread_ts"]))
+        with self._lock:
+            return self.assistant_threads.setdefault(key, {"statuses": [], "title": None,
+                                                           "prompts": None})
+
+    def _assistant_threads_setStatus(self, args: dict[str, Any], ws: Workspace
+                                     ) -> dict[str, Any]:
+        self._assistant_thread(args)["statuses"].append(str(args["status"]))
+        return {}
+
+    def _assistant_threads_setTitle(self, args: dict[str, Any], ws: Workspace
+                                    ) -> dict[str, Any]:
+        self._assistant_thread(args)["title"] = str(args["title"])
+        return {}
+
+    def _assistant_threads_setSuggestedPrompts(self, args: dict[str, Any], ws: Workspace
+                                               ) -> dict[str, Any]:
+        prompts = _json_arg(args["prompts"], "invalid_arguments")
+        if (not isinstance(prompts, list) or not 1 <= len(prompts) <= MAX_SUGGESTED_PROMPTS
+                or not all(isinstance(p, dict) and p.get("title") and p.get("message")
+                           for p in prompts)):
+            raise SlackError("invalid_arguments")
+        self._assistant_thread(args)["prompts"] = prompts
+        return {}
+
     def _users_info(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         user = self.users.get(str(args["user"]))
         if user is None:
@@ -717,6 +749,9 @@ def _block_problems(blocks: Any, limit: int) -> list[str]:
                 problems.append(f"needs 1-25 elements [json-pointer:{where}/elements]")
             for number, element in enumerate(elements):
                 problems += _element_problems(element, f"{where}/elements/{number}")
+            action_ids = [e.get("action_id") for e in elements if isinstance(e, dict)]
+            if len(set(action_ids)) < len(action_ids):
+                problems.append(f"duplicate action_id [json-pointer:{where}/elements]")
         elif kind == "input":
             problems += _text_problems(block.get("label"), f"{where}/label", 2000,
                                        plain_only=True)

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
+import bot.storage.ask_threads  # noqa: F401  (its table is in Base.metadata only once imported)
 from bot.storage import db
 from bot.storage.models import Base, Initiative
 

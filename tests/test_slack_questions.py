@@ -75,20 +75,6 @@ def test_how_is_an_initiative_doing_shows_its_numbers_and_chart(bot: Bot,
     assert chart.files
 
 
-def test_an_unrecognised_question_lists_what_can_be_asked(bot: Bot, slack: FakeSlack) -> None:
-    _mention(bot, "make me a sandwich")
-
-    answer = _answers(slack, "1699999999.000100")[0]
-    assert "I don't know how to answer" in answer.text
-    assert "• what moved this sprint?" in answer.text
-
-
-def test_help_lists_the_questions(bot: Bot, slack: FakeSlack) -> None:
-    _mention(bot, "help")
-
-    assert _answers(slack, "1699999999.000100")[0].text.startswith("I can answer:")
-
-
 def test_a_dm_question_is_answered(bot: Bot, slack: FakeSlack) -> None:
     seed_checkout(bot)
 

@@ -221,17 +221,20 @@ def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
     review = build_review(session, ctx.actor.workspace, command.period, ctx.now(),
                           with_history=False)
     movers = review.ranked_movers()
+    hidden = []
+    verb = "moved"
     if command.only_regressed:
         movers = [(i, m) for i, m in movers if m.change.movement is Movement.REGRESSED]
         hidden = [(i, m, s) for i in review.initiatives for m in i.metrics
                   for s in m.hidden_regressions]
-    else:
-        hidden = []
-    title = "What regressed" if command.only_regressed else "What moved"
+        verb = "regressed"
+    elif command.only_improved:
+        movers = [(i, m) for i, m in movers if m.change.movement is Movement.IMPROVED]
+        verb = "improved"
+    title = f"What {verb}"
     still = still_counts(review)
     if not movers and not hidden:
-        nothing = "Nothing regressed" if command.only_regressed else "Nothing moved"
-        return Reply(f"{nothing} {review.period_label} beyond normal variation"
+        return Reply(f"Nothing {verb} {review.period_label} beyond normal variation"
                      + (f" ({still})." if still else "."), review=review)
     lines = [f"{title}, {review.period_label}:"]
     for initiative, metric in movers:
@@ -240,7 +243,7 @@ def _moved(command: g.Moved, session: Session, ctx: Context) -> Reply:
         lines.append(f"• {initiative.name} / {metric.definition.name} {segment.segment}: "
                      f"{values_text(segment.change, metric.definition.unit)} regressed while "
                      "the total improved")
-    if still and not command.only_regressed:
+    if still and verb == "moved":
         lines.append(f"Did not move: {still}.")
     return Reply("\n".join(lines), review=review)
 

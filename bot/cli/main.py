@@ -17,7 +17,8 @@ from types import ModuleType
 
 from bot import wiring
 from bot.app import criteria, fitness
-from bot.app.commands import execute, run
+from bot.app.ask.service import ask
+from bot.app.commands import run
 from bot.app.context import Actor, Context, Defaults, Reply
 from bot.cli import connections, sources
 from bot.cli.moments import parse_now
@@ -26,7 +27,6 @@ from bot.core.errors import OutcomeError, UsageError
 from bot.core.logs import scrub_handlers
 from bot.core.settings import SETTINGS, Settings, load_settings
 from bot.grammar.commands import help_text
-from bot.grammar.questions import parse_question, question_help
 from bot.render.json_review import review_json
 from bot.render.text import review_terminal
 from bot.storage import db
@@ -91,12 +91,12 @@ def _db(args: list[str], settings: Settings) -> int:
 
 
 def _ask(args: list[str], settings: Settings) -> int:
-    if not args:
-        print(question_help())
-        return 0
-    ctx = _context(settings)
-    command = parse_question(" ".join(args), ctx.now().date())
-    return _print_reply(execute(command, ctx), color=sys.stdout.isatty())
+    """``outcome ask "…"``: the answer Slack gives to the same question."""
+    words = [arg for arg in args if arg != "--json"]
+    answer = ask(" ".join(words) or "help", _context(settings))
+    if "--json" in args:
+        return _print_json(answer.reply)
+    return _print_reply(answer.reply, color=sys.stdout.isatty())
 
 
 def _settings_help() -> int:

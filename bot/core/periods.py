@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.calendar import CALENDAR_KINDS, Cadence, calendar_bounds, local_midnight
 from bot.core.errors import UsageError
 
 PERIOD_USAGE = (
@@ -32,20 +33,6 @@ MONTHS = {
     )
     for name in names
 }
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """How an initiative's reviews are cut: sprint length and anchor, zone, fiscal year."""
-
-    sprint_days: int = 14
-    sprint_anchor: date = date(2026, 1, 5)
-    timezone: str = "UTC"
-    fiscal_year_start_month: int = 1
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -87,10 +74,14 @@ class PeriodSpec:
     the date in the initiative's time zone.
     """
 
-    kind: str  # this_sprint, last_sprint, this_quarter, last_quarter, since, between, last_days
+    # this_sprint, last_sprint, this_quarter, last_quarter, since, between, last_days, and
+    # the calendar's this_week, last_week, this_month, last_month, month, quarter,
+    # year_to_date (see bot.core.calendar)
+    kind: str
     start: Day | None = None
     end: Day | None = None
     days: int = 0
+    number: int = 0  # the month (1-12) or the quarter (1-4) of ``month`` / ``quarter``
 
     def describe(self) -> str:
         if self.kind == "since":
@@ -99,6 +90,10 @@ class PeriodSpec:
             return f"{_day_text(self.start)} – {_day_text(self.end)}"
         if self.kind == "last_days":
             return f"last {self.days} days"
+        if self.kind == "month":
+            return f"{date(2000, self.number, 1):%B}"
+        if self.kind == "quarter":
+            return f"Q{self.number}"
         return self.kind.replace("_", " ")
 
 
@@ -139,55 +134,12 @@ def days_text(first: date, last: date) -> str:
     return f"{start} – {day_text(last)}, {last.year}"
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """00:00 of ``day`` in ``zone``, as UTC."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _sprint_start(day: date, cadence: Cadence) -> date:
-    offset = (day - cadence.sprint_anchor).days // cadence.sprint_days
-    return cadence.sprint_anchor + timedelta(days=offset * cadence.sprint_days)
-
-
-def _quarter_start(day: date, fy_start_month: int) -> date:
-    months_into_year = (day.month - fy_start_month) % 12
-    quarter_offset = months_into_year - months_into_year % 3
-    month_index = day.year * 12 + day.month - 1 - (months_into_year - quarter_offset)
-    return date(month_index // 12, month_index % 12 + 1, 1)
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 + months
-    return date(month_index // 12, month_index % 12 + 1, 1)
-
-
-def _quarter_label(start: date, fy_start_month: int) -> str:
-    quarter = ((start.month - fy_start_month) % 12) // 3 + 1
-    fiscal_year = start.year if fy_start_month == 1 or start.month < fy_start_month else (
-        start.year + 1
-    )
-    if fy_start_month == 1:
-        return f"Q{quarter} {start.year}"
-    return f"FY{fiscal_year} Q{quarter}"
-
-
 def resolve(spec: PeriodSpec, cadence: Cadence, now: datetime) -> Period:
     """Turn a spec into UTC boundaries for ``cadence`` at instant ``now``."""
     zone = cadence.zone
     today = now.astimezone(zone).date()
-    if spec.kind in {"this_sprint", "last_sprint"}:
-        start_day = _sprint_start(today, cadence)
-        if spec.kind == "last_sprint":
-            start_day -= timedelta(days=cadence.sprint_days)
-        end_day = start_day + timedelta(days=cadence.sprint_days)
-        label = "this sprint" if spec.kind == "this_sprint" else "last sprint"
-    elif spec.kind in {"this_quarter", "last_quarter"}:
-        start_day = _quarter_start(today, cadence.fiscal_year_start_month)
-        if spec.kind == "last_quarter":
-            start_day = _add_months(start_day, -3)
-        end_day = _add_months(start_day, 3)
-        prefix = "this quarter" if spec.kind == "this_quarter" else "last quarter"
-        label = f"{prefix} ({_quarter_label(start_day, cadence.fiscal_year_start_month)})"
+    if spec.kind in CALENDAR_KINDS:
+        start_day, end_day, label = calendar_bounds(spec.kind, spec.number, cadence, today)
     elif spec.kind == "since":
         assert spec.start is not None
         start_day, end_day = on_or_before(spec.start, today), today + timedelta(days=1)

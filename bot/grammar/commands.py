@@ -131,6 +131,7 @@ class ReviewCommand:
 class Moved:
     period: PeriodSpec
     only_regressed: bool = False
+    only_improved: bool = False
 
 
 @dataclass(frozen=True)

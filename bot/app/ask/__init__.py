@@ -1,0 +1,1 @@
+"""Questions in everyday words, answered for every transport (see :mod:`.service`)."""
