@@ -127,3 +127,10 @@ def test_a_name_that_matches_nothing_is_said_back_with_the_known_ones(fleet):
 def test_an_impossible_period_is_a_reply_not_an_error(fleet):
     found = ask("what moved in the last 9999 days", fleet)
     assert found.reply.error and "between 1 and 3660 days" in found.reply.text
+
+
+def test_a_name_in_a_workspace_without_initiatives_says_how_to_start(engine):
+    found = ask("how is checkout doing?", context(engine))
+    assert found.reply.text == ("I don't know an initiative called 'checkout'. There are no "
+                                "initiatives yet: define one with /outcome define <key> "
+                                "\"<name>\".")

@@ -49,8 +49,11 @@ def test_words_drop_mentions_emoji_accents_and_possessives() -> None:
 
 def test_a_typo_is_fixed_only_towards_one_vocabulary_word_not_closer_to_a_name() -> None:
     names = frozenset({"csat", "checkout"})
-    assert corrected(["waht", "movd", "sprnt"], VOCABULARY, names) == ["what", "move",
-                                                                      "sprint"]
+    assert corrected(["waht", "sprnt", "regresed", "quater"], VOCABULARY, names) == [
+        "what", "sprint", "regressed", "quarter"]
+    # A four-letter word is a typo only with two letters swapped: "rate" and "cost" are
+    # words of their own, not "date" and "most".
+    assert corrected(["rate", "cost", "movd"], VOCABULARY, names) == ["rate", "cost", "movd"]
     # "lsat" is one edit from "last" and from the metric key "csat": left for the names.
     assert corrected(["lsat", "chekout", "fleet"], VOCABULARY, names) == [
         "lsat", "chekout", "fleet"]
@@ -71,6 +74,14 @@ def test_an_ambiguous_name_is_asked_back_and_the_chosen_one_answered() -> None:
 def test_a_name_that_matches_nothing_is_said_back_with_what_is_known() -> None:
     found = understand("how is billing doing", CATALOGUE, TODAY)
     assert isinstance(found, Ambiguous) and found.unknown == "billing"
+
+
+def test_a_metric_named_by_its_stem_is_found_and_short_words_need_a_close_match() -> None:
+    found = understand("why did the activation rate change last sprint", CATALOGUE, TODAY)
+    assert found == Question(Intent.WHY, "self-serve", "activation",
+                             period=PeriodSpec("last_sprint"))
+    assert understand("how is the date doing", CATALOGUE, TODAY) == Ambiguous(
+        Question(Intent.HOW), CATALOGUE.initiatives, "date")
 
 
 def test_not_understood_offers_the_closest_questions_about_real_initiatives() -> None:

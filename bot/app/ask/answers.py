@@ -120,7 +120,7 @@ def _why_lines(initiative: InitiativeReview, metric: MetricReview) -> list[str]:
     lines = [f"• {movement_line(initiative.name, metric)}"]
     if change.movement not in (Movement.IMPROVED, Movement.REGRESSED):
         return lines
-    reasons = [step_text(change, d.unit), drivers_text(metric)]
+    reasons = [drivers_text(metric)]  # the step, if any, is in the movement line
     last_day = initiative.period.local_dates()[1]
     reasons += [f"'{s.name}' shipped {day_text(s.shipped_on)}, meant to move it"
                 for s in initiative.deliverables
@@ -128,7 +128,9 @@ def _why_lines(initiative: InitiativeReview, metric: MetricReview) -> list[str]:
     reasons += segment_notes(metric)
     lines += [f"   {reason}" for reason in reasons if reason]
     if len(lines) == 1:
-        lines.append("   no step, segment or shipped deliverable explains it: a gradual move")
+        if step_text(change, d.unit) is None:
+            lines.append("   no step, segment or shipped deliverable explains it: a "
+                         "gradual move")
     return lines
 
 

@@ -128,10 +128,13 @@ def _not_understood(found: NotUnderstood, catalogue: Catalogue) -> Answer:
     return Answer(Reply(text), choices=tuple(Choice(q, q) for q in found.suggestions))
 
 
-def _ask_back(found: Ambiguous, text: str) -> Answer:
+def _ask_back(found: Ambiguous, text: str, ctx: Context) -> Answer:
     names = "\n".join(f"• {i.name} ({i.key})" for i in found.candidates)
     head = (f"I don't know an initiative called '{found.unknown[:80]}'. "
             if found.unknown else "")
+    if not found.candidates:
+        return Answer(Reply(f"{head}There are no initiatives yet: define one with "
+                            f"{ctx.prefix} define <key> \"<name>\"."), found.question)
     return Answer(Reply(f"{head}Which initiative do you mean?\n{names}"), found.question,
                   tuple(Choice(i.name, text, i.key) for i in found.candidates))
 
@@ -155,7 +158,7 @@ def ask(text: str, ctx: Context, thread: Thread | None = None,
     if isinstance(found, NotUnderstood):
         return _not_understood(found, catalogue)
     if isinstance(found, Ambiguous):
-        return _ask_back(found, text)
+        return _ask_back(found, text, ctx)
     reply = _answered(found, ctx, catalogue)
     if thread is not None and not reply.error:
         in_transaction(ctx.sessions, lambda session: ask_threads.remember(

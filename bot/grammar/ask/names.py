@@ -1,13 +1,15 @@
 """Which initiative or metric a question names: by key or by name, partly, with typos.
 
 A word of the question *hits* a word of a name when they are the same after plurals are
-dropped, when one starts the other ("deploy" in "deployment"), or when they are within a
-typo of each other (rapidfuzz's ratio of at least 80). An initiative ranks by how many of
+dropped, when one starts the other ("deploy" in "deployment"), when they share a long stem
+("activation", "activated"), or when they are within a typo of each other (rapidfuzz's
+ratio of at least 80, 85 for short words). An initiative ranks by how many of
 its name's words the question hits; its key said outright beats any name.
 """
 
 from __future__ import annotations
 
+import os.path
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -17,7 +19,10 @@ from bot.grammar.ask.normalize import words_of
 NAME_STOPWORDS = frozenset({"the", "a", "an", "of", "and", "for", "to", "in", "on", "with",
                             "by", "at", "our", "my", "v2"})
 TYPO_RATIO = 80.0
+SHORT_WORD = 5  # up to this length a typo must be closer: "date" is not "update"
+SHORT_TYPO_RATIO = 85.0
 PREFIX_MIN = 4
+STEM_MIN = 6
 KEY_HIT = 100.0  # a metric's key said outright (or ``initiative.metric``): beats any name
 KEY_SAID = 0.5  # an initiative's key said: half a word more than its name's hits, so
 # "fleet" is the initiative keyed fleet, but "fleet monitoring" is Fleet monitoring
@@ -88,10 +93,15 @@ def word_closeness(said: str, known: str) -> float:
     if len(said) >= PREFIX_MIN and (known.startswith(said) or (said.startswith(known)
                                     and len(known) >= PREFIX_MIN)):
         return 90.0
-    if min(len(said), len(known)) < 4:
+    shorter = min(len(said), len(known))
+    if shorter < 4:
         return 0.0
+    stem = len(os.path.commonprefix([said, known]))
+    if stem >= STEM_MIN and stem >= 0.75 * shorter:  # "activation" and "activated"
+        return 85.0
     ratio = fuzz.ratio(said, known)
-    return ratio if ratio >= TYPO_RATIO else 0.0
+    needed = TYPO_RATIO if shorter > SHORT_WORD else SHORT_TYPO_RATIO
+    return ratio if ratio >= needed else 0.0
 
 
 def _name_hits(words: list[str], name: str) -> tuple[int, float]:

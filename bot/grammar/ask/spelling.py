@@ -1,7 +1,8 @@
 """Typos fixed against the words questions are made of: "waht moved this sprnt" reads as
 "what moved this sprint".
 
-A word is corrected only when it is not a known word, is at least four letters long, is
+A word is corrected only when it is not a known word, is at least four letters long (a
+four-letter word only for two letters swapped: "waht", but "rate" is not "date"), is
 within one edit (two for words of eight letters or more, a swap of neighbours counting as
 one) of a vocabulary word (of those equally near: the closest in length, then the one with
 the same letters), and is not closer to a word of an initiative's or a metric's name
@@ -53,7 +54,8 @@ def corrected(words: list[str], vocabulary: frozenset[str], names: frozenset[str
             fixed.append(word)
             continue
         known, distance = _closest(word, vocabulary)
-        if known is None or distance > _allowed_edits(word):
+        if known is None or distance > _allowed_edits(word) or (
+                len(word) == MIN_LENGTH and sorted(known) != sorted(word)):
             fixed.append(word)
             continue
         _name, name_distance = _closest(word, names)

@@ -160,7 +160,7 @@ def understand(text: str, catalogue: Catalogue, today: date,
     unknown = " ".join(w for w in leftover if w not in FILLER)
     if previous is not None and previous.initiative and question.intent in KEEPS_INITIATIVE:
         return _from_thread(question, previous, catalogue)
-    if unknown and question.intent in NEEDS_INITIATIVE and catalogue.initiatives:
+    if unknown and question.intent in NEEDS_INITIATIVE:
         return Ambiguous(question, catalogue.initiatives[:MAX_CHOICES], unknown)
     return _from_thread(question, previous, catalogue)
 
