@@ -159,25 +159,16 @@ WORK, CHOICE_WORK = "questions.answer", "questions.choice"
 STARTED_WORK, ASSISTANT_WORK = "questions.assistant_started", "questions.assistant_message"
 
 
-def _answer_once(work: Work) -> None:
-    """Answer a mention or a DM, unless a replica already took this event."""
-    body, runtime = work.body, work.runtime
-    if not runtime.first_delivery(body.get("event_id")):
-        return
-    event = body["event"]
-    answer(work.client, runtime, work.workspace, str(event.get("user", "")),
-           event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))
-
-
-def _assistant_message(work: Work) -> None:
-    """A question in an assistant thread (or a DM thread): answered with a status."""
+def _answer_event(work: Work, *, assistant: bool) -> None:
+    """Answer a mention, a DM or an assistant thread's message, unless a replica already
+    took this event."""
     body, runtime = work.body, work.runtime
     if not runtime.first_delivery(body.get("event_id")):
         return
     event = body["event"]
     answer(work.client, runtime, work.workspace, str(event.get("user", "")),
            event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""),
-           assistant=True)
+           assistant=assistant)
 
 
 def _choice(work: Work) -> None:
@@ -213,5 +204,8 @@ def _assistant_started(work: Work) -> None:
         log.exception("greeting a new assistant thread failed")
 
 
-WORK_FUNCTIONS = {WORK: _answer_once, CHOICE_WORK: _choice, STARTED_WORK: _assistant_started,
-                  ASSISTANT_WORK: _assistant_message}
+WORK_FUNCTIONS = {
+    WORK: lambda work: _answer_event(work, assistant=False),
+    ASSISTANT_WORK: lambda work: _answer_event(work, assistant=True),
+    CHOICE_WORK: _choice, STARTED_WORK: _assistant_started,
+}

@@ -127,10 +127,8 @@ def _why_lines(initiative: InitiativeReview, metric: MetricReview) -> list[str]:
                 if d.key in s.moves and s.shipped_on is not None and s.shipped_on <= last_day]
     reasons += segment_notes(metric)
     lines += [f"   {reason}" for reason in reasons if reason]
-    if len(lines) == 1:
-        if step_text(change, d.unit) is None:
-            lines.append("   no step, segment or shipped deliverable explains it: a "
-                         "gradual move")
+    if len(lines) == 1 and step_text(change, d.unit) is None:
+        lines.append("   no step, segment or shipped deliverable explains it: a gradual move")
     return lines
 
 

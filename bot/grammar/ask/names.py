@@ -9,7 +9,6 @@ its name's words the question hits; its key said outright beats any name.
 
 from __future__ import annotations
 
-import os.path
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -96,7 +95,8 @@ def word_closeness(said: str, known: str) -> float:
     shorter = min(len(said), len(known))
     if shorter < 4:
         return 0.0
-    stem = len(os.path.commonprefix([said, known]))
+    stem = next((i for i, (a, b) in enumerate(zip(said, known, strict=False)) if a != b),
+                shorter)
     if stem >= STEM_MIN and stem >= 0.75 * shorter:  # "activation" and "activated"
         return 85.0
     ratio = fuzz.ratio(said, known)
