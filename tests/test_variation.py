@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +24,7 @@ from bot.core.variation import (
     assess,
     noise_of,
     weekday_offsets,
+    weekly_noise_of,
     windows,
 )
 
@@ -226,6 +228,28 @@ def test_weekday_offsets_agree_with_and_without_a_missing_day() -> None:
     assert fast is not None and slow is not None
     assert all(abs(a - b) < 0.5 for a, b in zip(fast, slow, strict=True)), (fast, slow)
     assert fast[5] - fast[0] == pytest.approx(-20, abs=1)
+
+
+def test_the_weekly_noise_and_the_offsets_taken_off_follow_the_days_not_positions() -> None:
+    def weekly(n: int, rng: random.Random) -> float:
+        return 50 + [0, 1, 2, 3, 4, -20, -25][(START + timedelta(days=n)).weekday()] + \
+            rng.gauss(0, 0.5)
+
+    for whole in (series(weekly, 3), series(weekly, 4, [*range(-HISTORY, 5), *range(6, 14)])):
+        by_day = dict(zip(whole.days, whole.values, strict=True))
+        apart = [value - by_day[day - 7] for day, value in by_day.items() if day - 7 in by_day]
+        centre = statistics.median(apart)
+        spread = statistics.median([abs(step - centre) for step in apart])
+        assert weekly_noise_of(whole.days, whole.values) == 1.4826 * spread / math.sqrt(2)
+        found = judge(whole)
+        assert found.seasonal and found.after is not None
+        first = found.after.first.toordinal()
+        offsets = weekday_offsets([day for day in by_day if day < first],
+                                  [value for day, value in by_day.items() if day < first])
+        assert offsets is not None  # learnt before the last window, taken off in it
+        after = [value - offsets[date.fromordinal(day).weekday()]
+                 for day, value in by_day.items() if day >= first]
+        assert found.after.value == statistics.median(after)
 
 
 def test_no_step_is_looked_for_without_noise_to_measure_it_or_enough_days() -> None:

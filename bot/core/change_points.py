@@ -65,30 +65,36 @@ def _best_split(values: Sequence[float], start: int, end: int, noise: float
         return None
     running = [0.0, *accumulate(stretch)]
     total = running[count]
-    best, best_strength = None, 0.0
-    for left, weight in _split_weights(count):
-        # The difference of the two means, in standard errors (times the noise).
-        strength = abs((total - running[left]) / (count - left) - running[left] / left) * weight
-        if strength > best_strength:
-            best, best_strength = left, strength
+    # The difference of the two means at each split, in standard errors (times the noise).
+    strengths = [abs((total - head) / right - head / left) * weight
+                 for head, (left, right, weight)
+                 in zip(running[MIN_SIDE:], _split_weights(count), strict=False)]
+    best_strength = max(strengths)
+    if not best_strength > 0:  # no split separates anything (or the values are not finite)
+        return None
+    best = MIN_SIDE + strengths.index(best_strength)  # the first of equally strong splits
     best_strength /= noise
-    if best is None or best_strength < STEP_AT:
+    if best_strength < STEP_AT:
         return None
     # Kept when the medians agree (a spike at an end moves a mean, not a median) and a
     # step explains the stretch better than a straight line.
     earlier, later = stretch[:best], stretch[best:]
     robust = abs(median(later) - median(earlier)) / (
         MEDIAN_SE * noise * math.sqrt(1 / len(earlier) + 1 / len(later)))
-    if robust < STEP_AT or _line_error(stretch, total) <= _step_error(stretch, running, best):
+    if robust < STEP_AT:
+        return None
+    squares = _squares(stretch)
+    if _line_error(stretch, total, squares) <= _step_error(running, best, squares):
         return None
     return start + best, robust
 
 
 @cache
-def _split_weights(count: int) -> tuple[tuple[int, float], ...]:
-    """Each split of ``count`` values with one over the standard error of its means'
-    difference, in noise units: the same for every series of that length."""
-    return tuple((left, 1 / math.sqrt(1 / left + 1 / (count - left)))
+def _split_weights(count: int) -> tuple[tuple[int, int, float], ...]:
+    """Each split of ``count`` values (the values left and right of it) with one over the
+    standard error of its means' difference, in noise units: the same for every series of
+    that length."""
+    return tuple((left, count - left, 1 / math.sqrt(1 / left + 1 / (count - left)))
                  for left in range(MIN_SIDE, count - MIN_SIDE + 1))
 
 
@@ -96,18 +102,20 @@ def _squares(values: Sequence[float]) -> float:
     return math.fsum(map(mul, values, values))
 
 
-def _step_error(values: Sequence[float], running: Sequence[float], split: int) -> float:
-    """Squared error of two flat levels split at ``split`` (``running``: prefix sums)."""
-    count, left = len(values), running[split]
+def _step_error(running: Sequence[float], split: int, squares: float) -> float:
+    """Squared error of two flat levels split at ``split`` (``running``: prefix sums of
+    the values, ``squares``: the sum of their squares)."""
+    count, left = len(running) - 1, running[split]
     right = running[count] - left
-    return _squares(values) - left ** 2 / split - right ** 2 / (count - split)
+    return squares - left ** 2 / split - right ** 2 / (count - split)
 
 
-def _line_error(values: Sequence[float], total: float) -> float:
-    """Squared error of the least-squares straight line through ``values``."""
+def _line_error(values: Sequence[float], total: float, squares: float) -> float:
+    """Squared error of the least-squares straight line through ``values`` (their sum
+    ``total``, the sum of their squares ``squares``)."""
     count = len(values)
     mean_x = (count - 1) / 2
     spread_x = count * (count * count - 1) / 12  # sum of (x - mean_x)^2 for x = 0..n-1
-    spread_y = _squares(values) - total ** 2 / count
+    spread_y = squares - total ** 2 / count
     cross = math.fsum(map(mul, range(count), values)) - mean_x * total
     return spread_y - cross ** 2 / spread_x

@@ -56,7 +56,7 @@ def forecast(days: Sequence[int], values: Sequence[float], target: float,
     xs, ys = days[low:high], values[low:high]
     count = len(xs)
     mean_x, mean_y = math.fsum(xs) / count, math.fsum(ys) / count
-    spread = math.fsum((x - mean_x) ** 2 for x in xs)
+    spread = math.fsum([(x - mean_x) ** 2 for x in xs])
     cross = math.fsum(map(mul, xs, ys)) - count * mean_x * mean_y
     slope = cross / spread
     squares = math.fsum(map(mul, ys, ys)) - count * mean_y ** 2  # about the mean

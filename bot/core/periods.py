@@ -10,6 +10,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import CALENDAR_KINDS, Cadence, calendar_bounds, local_midnight
@@ -123,6 +124,7 @@ class Period:
 THIS_SPRINT = PeriodSpec("this_sprint")
 
 
+@lru_cache(maxsize=1024)  # a review words the same few days for a thousand metrics
 def day_text(day: date) -> str:
     """``Nov 18``: a day, without its year."""
     return f"{day:%b} {day.day}"

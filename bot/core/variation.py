@@ -24,7 +24,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import accumulate, pairwise
+from itertools import accumulate, cycle, repeat
+from operator import sub, truediv
 from statistics import median
 
 from bot.core.change_points import MEDIAN_SE, Step, steps
@@ -122,10 +123,11 @@ def window_level(series: DailySeries, window: Window) -> float | None:
     return median(found) if found else None
 
 
-def weekday_offsets(days: Sequence[int], values: Sequence[float]) -> list[float] | None:
+def weekday_offsets(days: Sequence[int], values: Sequence[float],
+                    noise: float | None = None) -> list[float] | None:
     """Each weekday's typical offset from the level around it (index 0 = Monday), or
     None when there are not three weeks of daily values to tell, or the offsets are no
-    larger than the noise would make them."""
+    larger than the noise would make them (``noise``: ``noise_of(values)``, when known)."""
     if len(days) < SEASONAL_AFTER_DAYS or not _daily(days):
         return None
     running = [0.0, *accumulate(values)]
@@ -133,8 +135,8 @@ def weekday_offsets(days: Sequence[int], values: Sequence[float]) -> list[float]
     # The level around a day: the mean of the week centred on it (one of each weekday),
     # as in a classical decomposition; only where all seven days are there.
     if days[-1] - days[0] == len(days) - 1:  # no gaps: by slices, far faster
-        centred = [value - (later - earlier) / 7 for value, earlier, later
-                   in zip(values[3:], running, running[7:], strict=False)]
+        weeks = map(truediv, map(sub, running[7:], running), repeat(7))
+        centred = list(map(sub, values[3:], weeks))
         first = (days[3] + 6) % 7  # the weekday of the first centred day (Monday: 0)
         for offset in range(7):
             residuals[(first + offset) % 7] = centred[offset::7]
@@ -146,7 +148,8 @@ def weekday_offsets(days: Sequence[int], values: Sequence[float]) -> list[float]
     if not all(residuals):
         return None
     offsets = [median(found) for found in residuals]
-    noise = noise_of(values)
+    if noise is None:
+        noise = noise_of(values)
     if noise is not None and max(offsets) - min(offsets) <= SEASONAL_RANGE * noise:
         return None
     centre = sum(offsets) / 7
@@ -164,21 +167,33 @@ def noise_of(values: Sequence[float]) -> float | None:
     steady trend and spikes); None with fewer than ``MIN_HISTORY_VALUES`` values."""
     if len(values) < MIN_HISTORY_VALUES:
         return None
-    return _scatter([b - a for a, b in pairwise(values)])
+    return _scatter(list(map(sub, values[1:], values)))
 
 
 def weekly_noise_of(days: Sequence[int], values: Sequence[float]) -> float | None:
     """Normal variation from the differences between days a week apart: blind to a
     weekly pattern, so it is not flattered by the offsets fitted to the same days."""
-    by_day = dict(zip(days, values, strict=True))
-    steps = [value - by_day[day - 7] for day, value in by_day.items() if day - 7 in by_day]
+    if days and days[-1] - days[0] == len(days) - 1:  # no gaps: by slices, far faster
+        steps = list(map(sub, values[7:], values))
+    else:
+        by_day = dict(zip(days, values, strict=True))
+        steps = [value - by_day[day - 7] for day, value in by_day.items() if day - 7 in by_day]
     return _scatter(steps) if len(steps) >= MIN_HISTORY_VALUES else None
 
 
 def _scatter(steps: Sequence[float]) -> float:
     """The standard deviation of one value, from differences of two (robustly)."""
     centre = median(steps)
-    return MAD_TO_SD * median([abs(step - centre) for step in steps]) / math.sqrt(2)
+    return MAD_TO_SD * median(list(map(abs, map(sub, steps, repeat(centre))))) / math.sqrt(2)
+
+
+def _deseasonalised(days: Sequence[int], values: Sequence[float], offsets: list[float]
+                    ) -> list[float]:
+    """``values`` less their weekday's offset."""
+    if days[-1] - days[0] == len(days) - 1:  # no gaps: the offsets repeat every 7 values
+        week = [offsets[(days[0] + 6 + index) % 7] for index in range(7)]
+        return list(map(sub, values, cycle(week)))
+    return [value - offsets[(day + 6) % 7] for day, value in zip(days, values, strict=True)]
 
 
 def _estimate(days: Sequence[int], values: Sequence[float], noise: float) -> Estimate:
@@ -200,11 +215,14 @@ def assess(series: DailySeries, before_window: Window, after_window: Window, *,
     before_to = bisect_right(days, before_window[1])
     before_from = min(bisect_left(days, before_window[0]), max(before_to - MIN_WINDOW_VALUES,
                                                                 0))  # sparse: the last three
-    offsets = weekday_offsets(days[:after_from], series.values[:after_from])
-    values = series.values if offsets is None else [
-        value - offsets[(day + 6) % 7] for day, value in zip(days, series.values, strict=True)]
-    noise = (weekly_noise_of(days[:after_from], series.values[:after_from]) if offsets
-             else noise_of(values[:after_from]))
+    history_days, history = days[:after_from], series.values[:after_from]
+    plain = noise_of(history)
+    offsets = weekday_offsets(history_days, history, plain)
+    if offsets is None:
+        values, noise = series.values, plain
+    else:
+        values = _deseasonalised(days, series.values, offsets)
+        noise = weekly_noise_of(history_days, history)
     before_count, after_count = before_to - before_from, after_to - after_from
     if before_count < MIN_WINDOW_VALUES or after_count < MIN_WINDOW_VALUES or noise is None:
         return Assessment(Verdict.NOT_ENOUGH, noise=noise, seasonal=offsets is not None,

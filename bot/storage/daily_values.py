@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, type_coerce
+from sqlalchemy import bindparam, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -31,11 +31,12 @@ def _statement(dialect: str) -> Any:
     # Both aggregates follow the primary key's order, which the scan reads in (an ORDER
     # BY inside array_agg would sort each group again); the order is checked below.
     mean = _DAYS.total.op("/")(_DAYS.samples)  # a float (SQLAlchemy's / casts to NUMERIC)
+    ordinal = _DAYS.epoch_day + literal_column(str(EPOCH))  # as date.toordinal() counts
     if dialect == "postgresql":
-        days: Any = func.array_agg(_DAYS.epoch_day)
+        days: Any = func.array_agg(ordinal)
         means: Any = func.array_agg(mean)
     else:
-        days, means = func.group_concat(_DAYS.epoch_day), func.group_concat(mean)
+        days, means = func.group_concat(ordinal), func.group_concat(mean)
     # The driver's lists and strings as they come: no per-element result processing.
     return (select(_DAYS.metric_id, _DAYS.segment, type_coerce(days, NullType()),
                    type_coerce(means, NullType()))
@@ -66,10 +67,10 @@ def daily_values(session: Session, metric_ids: Sequence[int], first: int, last: 
                                         "last": last - EPOCH})
         for metric_id, segment, days, means in rows:
             if isinstance(days, str):  # SQLite's group_concat
-                numbers = [int(day) + EPOCH for day in days.split(",")]
+                numbers = list(map(int, days.split(",")))
                 values = list(map(float, means.split(",")))
             else:  # PostgreSQL's arrays: ints and floats already
-                numbers, values = [day + EPOCH for day in days], means
+                numbers, values = days, means
             if sorted(numbers) != numbers:  # should the order not hold
                 ordered = sorted(zip(numbers, values, strict=True))
                 numbers, values = [d for d, _ in ordered], [v for _, v in ordered]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, literal_column, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.clock import system_clock
 from bot.core.points import Point, Reading
-from bot.storage.db import dialect_insert
+from bot.storage.db import binary_rows, dialect_insert
 from bot.storage.models import MetricSegment, Sample, UTCDateTime
 
 BATCH_ROWS = 2000
@@ -79,20 +80,6 @@ class Boundaries:
         return None
 
 
-def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> Any:
-    """The id of the first sample of the outer series (by time) meeting ``condition``."""
-    inner = aliased(Sample)
-    order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
-    return (
-        select(inner.id)
-        .where(inner.metric_id == MetricSegment.metric_id,
-               inner.segment == MetricSegment.segment, *condition(inner))
-        .order_by(order)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 MAX_IDS_PER_QUERY = 900  # below SQLite's oldest bound-parameter limit (999)
 
 
@@ -112,22 +99,81 @@ def id_chunks(ids: Sequence[int], dialect: str) -> list[list[int]]:
             for start in range(0, len(ids), MAX_IDS_PER_QUERY)]
 
 
-def _boundaries_statement(dialect: str) -> Any:
-    start, end = bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+def _probe(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> Any:
+    """The id of the first sample of the outer series (by time) meeting ``condition``."""
+    inner = aliased(Sample)
+    order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
+    return (
+        select(inner.id)
+        .where(inner.metric_id == MetricSegment.metric_id,
+               inner.segment == MetricSegment.segment, *condition(inner))
+        .order_by(order)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest(condition: Callable[[type[Sample]], list[Any]], ascending: bool) -> Any:
+    """The time and value of the first sample of the outer series (by time) meeting
+    ``condition``: one index probe, read in place (PostgreSQL's LATERAL)."""
+    inner = aliased(Sample)
+    order = inner.observed_at.asc() if ascending else inner.observed_at.desc()
+    return (
+        select(inner.observed_at, inner.value)
+        .where(inner.metric_id == MetricSegment.metric_id,
+               inner.segment == MetricSegment.segment, *condition(inner))
+        .order_by(order)
+        .limit(literal_column("1"))
+        .lateral()
+    )
+
+
+_START, _END = bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+
+
+def _sqlite_boundaries() -> Any:
     before, after, earliest = (aliased(Sample) for _ in range(3))
     return (
         select(MetricSegment.metric_id, MetricSegment.segment,
                before.observed_at, before.value, after.observed_at, after.value,
                earliest.observed_at, earliest.value)
         .select_from(MetricSegment)
-        .outerjoin(before, before.id == _probe(lambda s: [s.observed_at <= start], False))
-        .outerjoin(after, after.id == _probe(lambda s: [s.observed_at <= end], False))
+        .outerjoin(before, before.id == _probe(lambda s: [s.observed_at <= _START], False))
+        .outerjoin(after, after.id == _probe(lambda s: [s.observed_at <= _END], False))
         .outerjoin(earliest, earliest.id == _probe(lambda s: [], True))
-        .where(ids_in(MetricSegment.metric_id, dialect))
+        .where(ids_in(MetricSegment.metric_id, "sqlite"))
     )
 
 
-_BOUNDARIES = {dialect: _boundaries_statement(dialect) for dialect in ("postgresql", "sqlite")}
+def _postgresql_boundaries() -> str:
+    before, after, earliest = (_latest(lambda s: [s.observed_at <= _START], False),
+                               _latest(lambda s: [s.observed_at <= _END], False),
+                               _latest(lambda s: [], True))
+    statement = (
+        select(MetricSegment.metric_id, MetricSegment.segment,
+               before.c.observed_at, before.c.value, after.c.observed_at, after.c.value,
+               earliest.c.observed_at, earliest.c.value)
+        .select_from(MetricSegment)
+        .outerjoin(before, true()).outerjoin(after, true()).outerjoin(earliest, true())
+        .where(ids_in(MetricSegment.metric_id, "postgresql"))
+    )
+    return str(statement.compile(dialect=postgresql.dialect()))
+
+
+_SQLITE = _sqlite_boundaries()
+_POSTGRESQL = _postgresql_boundaries()
+
+
+def _boundary_rows(session: Session, dialect: str, ids: list[int], start: datetime,
+                   end: datetime) -> list[Any]:
+    """Rows of (metric id, segment, then time and value of the before, after and earliest
+    points); on PostgreSQL through the binary cursor, its times naive UTC."""
+    if dialect != "postgresql":
+        return list(session.execute(_SQLITE, {"start": start, "end": end, "ids": ids}))
+    utc = UTCDateTime()
+    return binary_rows(session, _POSTGRESQL, {"start": utc.process_bind_param(start, None),
+                                              "end": utc.process_bind_param(end, None),
+                                              "ids": ids})
 
 
 def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
@@ -140,11 +186,9 @@ def boundaries(session: Session, metric_ids: Sequence[int], start: datetime,
     found: dict[int, dict[str, Boundaries]] = {}
     dialect = session.get_bind().dialect.name
     for chunk in id_chunks(metric_ids, dialect):
-        rows = session.execute(_BOUNDARIES[dialect],
-                               {"start": start, "end": end, "ids": chunk})
-        for row in rows:
-            points = [Point(row[i], row[i + 1]) if row[i] is not None else None
-                      for i in range(2, 8, 2)]
+        for row in _boundary_rows(session, dialect, chunk, start, end):
+            points = [Point(row[i].replace(tzinfo=UTC), row[i + 1])
+                      if row[i] is not None else None for i in (2, 4, 6)]
             found.setdefault(row[0], {})[row[1]] = Boundaries(*points)
     return found
 
